@@ -1,0 +1,485 @@
+/* cert.c — validating certificate objects and writing their canonical body.
+ *
+ * The canonical form is certgw's own definition of the signed bytes
+ * (docs/record.md); it is a subset of RFC 8785 (JCS): members sorted by key,
+ * no whitespace, minimal string escapes, integers only. cJSON parses; this
+ * file only walks cJSON's tree, checks it and writes it out in that form.
+ */
+#include "core/cert.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <mbedtls/base64.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MEMBERS_MAX 256 /* members of one object */
+#define KEY_MAX 64
+
+static const char hexdig[] = "0123456789abcdef";
+
+/* ---- UTF-8 and small parsers ------------------------------------------- */
+
+int cg_utf8_valid(const char *s, size_t len) {
+  const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+  while (p < end) {
+    unsigned c = *p;
+    size_t n;
+    unsigned cp;
+
+    if (c < 0x80) {
+      if (c == 0)
+        return 0;
+      p++;
+      continue;
+    }
+    if (c >= 0xc2 && c <= 0xdf) {
+      n = 1;
+      cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return 0;
+    }
+    if ((size_t)(end - p) <= n)
+      return 0;
+    for (size_t i = 1; i <= n; i++) {
+      if ((p[i] & 0xc0) != 0x80)
+        return 0;
+      cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    /* Overlong forms, UTF-16 surrogates and code points past U+10FFFF. */
+    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+      return 0;
+    p += n + 1;
+  }
+  return 1;
+}
+
+int cg_cert_date_parse(const char *s, size_t len, uint32_t *out) {
+  static const uint8_t mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  uint32_t v = 0, y, m, d;
+
+  if (len != 8)
+    return CG_EBADREQ;
+  for (size_t i = 0; i < 8; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return CG_EBADREQ;
+    v = v * 10 + (uint32_t)(s[i] - '0');
+  }
+  y = v / 10000, m = v / 100 % 100, d = v % 100;
+  if (y < 1900 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+    return CG_EBADREQ;
+  if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+    return CG_EBADREQ;
+  *out = v;
+  return 0;
+}
+
+static const char *status_names[] = {NULL, "valid", "suspended", "revoked"};
+
+const char *cg_cert_status_name(int status) {
+  if (status < CG_CERT_VALID || status > CG_CERT_REVOKED)
+    return NULL;
+  return status_names[status];
+}
+
+int cg_cert_status_parse(const char *s, size_t len) {
+  for (int i = CG_CERT_VALID; i <= CG_CERT_REVOKED; i++)
+    if (strlen(status_names[i]) == len && memcmp(status_names[i], s, len) == 0)
+      return i;
+  return CG_EBADREQ;
+}
+
+/* ---- canonical writer -------------------------------------------------- */
+
+static int key_ok(const char *k) {
+  size_t i = 0;
+  if (k == NULL || !((k[0] >= 'a' && k[0] <= 'z') || (k[0] >= 'A' && k[0] <= 'Z')))
+    return 0;
+  for (i = 1; k[i]; i++) {
+    char c = k[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+      return 0;
+  }
+  return i <= KEY_MAX;
+}
+
+static int cmp_member(const void *a, const void *b) {
+  const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+  return strcmp(x->string, y->string);
+}
+
+/* Collects the members of obj, sorted by key, into m. Keys are checked here
+ * because every object passes through: a duplicate would make the signed
+ * bytes depend on which copy a parser keeps. */
+static int sorted_members(const cJSON *obj, const cJSON **m, size_t *n, cg_why_t *why) {
+  size_t k = 0;
+
+  for (const cJSON *c = obj->child; c != NULL; c = c->next) {
+    if (k == MEMBERS_MAX)
+      return cg_why_set(why, CG_EBADREQ, "an object has more than %d members", MEMBERS_MAX);
+    if (!key_ok(c->string))
+      return cg_why_set(why, CG_EBADREQ, "member name \"%.40s\" is not a plain name",
+                        c->string ? c->string : "");
+    m[k++] = c;
+  }
+  qsort(m, k, sizeof *m, cmp_member);
+  for (size_t i = 1; i < k; i++)
+    if (strcmp(m[i - 1]->string, m[i]->string) == 0)
+      return cg_why_set(why, CG_EBADREQ, "member \"%s\" appears twice", m[i]->string);
+  *n = k;
+  return 0;
+}
+
+static int write_string(cg_buf_t *out, const char *s, cg_why_t *why) {
+  size_t len = strlen(s);
+  int err;
+
+  if (!cg_utf8_valid(s, len))
+    return cg_why_set(why, CG_EBADREQ, "a string is not valid UTF-8");
+  /* Worst case every byte becomes \u00XX. */
+  if ((err = cg_buf_reserve(out, len * 6 + 2)) != 0)
+    return err;
+  char *p = out->base + out->len;
+  *p++ = '"';
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      *p++ = (char)c;
+      continue;
+    }
+    *p++ = '\\';
+    switch (c) {
+    case '"': *p++ = '"'; break;
+    case '\\': *p++ = '\\'; break;
+    case '\b': *p++ = 'b'; break;
+    case '\f': *p++ = 'f'; break;
+    case '\n': *p++ = 'n'; break;
+    case '\r': *p++ = 'r'; break;
+    case '\t': *p++ = 't'; break;
+    default:
+      *p++ = 'u', *p++ = '0', *p++ = '0';
+      *p++ = hexdig[c >> 4], *p++ = hexdig[c & 15];
+    }
+  }
+  *p++ = '"';
+  out->len = (size_t)(p - out->base);
+  return 0;
+}
+
+static int write_value(const cJSON *v, cg_buf_t *out, int depth, const char *skip, cg_why_t *why);
+
+static int write_object(const cJSON *obj, cg_buf_t *out, int depth, const char *skip,
+                        cg_why_t *why) {
+  const cJSON *m[MEMBERS_MAX];
+  size_t n;
+  int err, first = 1;
+
+  if ((err = sorted_members(obj, m, &n, why)) != 0)
+    return err;
+  if ((err = cg_buf_putc(out, '{')) != 0)
+    return err;
+  for (size_t i = 0; i < n; i++) {
+    if (skip != NULL && strcmp(m[i]->string, skip) == 0)
+      continue;
+    if (!first && (err = cg_buf_putc(out, ',')) != 0)
+      return err;
+    first = 0;
+    if ((err = write_string(out, m[i]->string, why)) != 0 || (err = cg_buf_putc(out, ':')) != 0 ||
+        (err = write_value(m[i], out, depth + 1, NULL, why)) != 0)
+      return err;
+  }
+  return cg_buf_putc(out, '}');
+}
+
+static int write_value(const cJSON *v, cg_buf_t *out, int depth, const char *skip, cg_why_t *why) {
+  int err;
+
+  if (depth > CG_CERT_DEPTH_MAX)
+    return cg_why_set(why, CG_EBADREQ, "nested deeper than %d levels", CG_CERT_DEPTH_MAX);
+  switch (v->type & 0xff) {
+  case cJSON_NULL:
+    return cg_buf_append(out, "null", 4);
+  case cJSON_False:
+    return cg_buf_append(out, "false", 5);
+  case cJSON_True:
+    return cg_buf_append(out, "true", 4);
+  case cJSON_String:
+    return write_string(out, v->valuestring, why);
+  case cJSON_Number: {
+    double d = v->valuedouble;
+    /* Only integers exactly representable in a double: a float's decimal
+     * form differs between printers, and signed bytes must not. */
+    if (!(fabs(d) < 1e15) || d != floor(d))
+      return cg_why_set(why, CG_EBADREQ, "numbers must be integers below 10^15");
+    return cg_buf_printf(out, "%lld", (long long)d);
+  }
+  case cJSON_Array:
+    if ((err = cg_buf_putc(out, '[')) != 0)
+      return err;
+    for (const cJSON *c = v->child; c != NULL; c = c->next) {
+      if (c != v->child && (err = cg_buf_putc(out, ',')) != 0)
+        return err;
+      if ((err = write_value(c, out, depth + 1, NULL, why)) != 0)
+        return err;
+    }
+    return cg_buf_putc(out, ']');
+  case cJSON_Object:
+    return write_object(v, out, depth, skip, why);
+  default:
+    return cg_why_set(why, CG_EBADREQ, "unsupported JSON value");
+  }
+}
+
+int cg_cert_canonical(const cJSON *v, cg_buf_t *out, cg_why_t *why) {
+  return write_value(v, out, 0, NULL, why);
+}
+
+/* ---- seal object -------------------------------------------------------- */
+
+int cg_cert_seal_json(const cg_seal_t *seal, cg_buf_t *out) {
+  const char *alg = cg_seal_alg_name(seal->alg);
+  size_t b64len = 0;
+  int err;
+
+  if (alg == NULL)
+    return CG_EBADREQ;
+  if ((err = cg_buf_printf(out, "{\"algorithm\":\"%s\",\"signature\":\"", alg)) != 0)
+    return err;
+  if ((err = cg_buf_reserve(out, 4 * ((size_t)seal->sig_len + 2) / 3 + 4)) != 0)
+    return err;
+  if (mbedtls_base64_encode((unsigned char *)out->base + out->len, out->cap - out->len, &b64len,
+                            seal->sig, seal->sig_len) != 0)
+    return CG_EINTERNAL;
+  out->len += b64len;
+  if ((err = cg_buf_append(out, "\",\"signer\":\"", 12)) != 0 ||
+      (err = cg_buf_reserve(out, 2 * CG_SEAL_FPR_LEN + 2)) != 0)
+    return err;
+  for (size_t i = 0; i < CG_SEAL_FPR_LEN; i++) {
+    out->base[out->len++] = hexdig[seal->signer[i] >> 4];
+    out->base[out->len++] = hexdig[seal->signer[i] & 15];
+  }
+  return cg_buf_append(out, "\"}", 2);
+}
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  return -1;
+}
+
+int cg_cert_seal_from_json(const cJSON *obj, cg_seal_t *seal, cg_why_t *why) {
+  const cJSON *alg, *sig, *signer;
+  size_t n = 0, slen;
+
+  if (!cJSON_IsObject(obj))
+    return cg_why_set(why, CG_EBADREQ, "seal: not an object");
+  alg = cJSON_GetObjectItemCaseSensitive(obj, "algorithm");
+  sig = cJSON_GetObjectItemCaseSensitive(obj, "signature");
+  signer = cJSON_GetObjectItemCaseSensitive(obj, "signer");
+  if (!cJSON_IsString(alg) || !cJSON_IsString(sig) || !cJSON_IsString(signer))
+    return cg_why_set(why, CG_EBADREQ, "seal: algorithm, signature and signer are required strings");
+  memset(seal, 0, sizeof *seal);
+  seal->alg = cg_seal_alg_parse(alg->valuestring, strlen(alg->valuestring));
+  if (seal->alg == CG_SEAL_NONE)
+    return cg_why_set(why, CG_EBADREQ, "seal: unsupported algorithm \"%.16s\"", alg->valuestring);
+  if (strlen(signer->valuestring) != 2 * CG_SEAL_FPR_LEN)
+    return cg_why_set(why, CG_EBADREQ, "seal: signer must be 64 lower-case hex digits");
+  for (size_t i = 0; i < CG_SEAL_FPR_LEN; i++) {
+    int hi = hexval(signer->valuestring[2 * i]), lo = hexval(signer->valuestring[2 * i + 1]);
+    if (hi < 0 || lo < 0)
+      return cg_why_set(why, CG_EBADREQ, "seal: signer must be 64 lower-case hex digits");
+    seal->signer[i] = (uint8_t)(hi << 4 | lo);
+  }
+  slen = strlen(sig->valuestring);
+  if (slen == 0 || slen > 4 * ((CG_SEAL_SIG_MAX + 2) / 3) ||
+      mbedtls_base64_decode(seal->sig, sizeof seal->sig, &n, (const unsigned char *)sig->valuestring,
+                            slen) != 0 ||
+      n == 0)
+    return cg_why_set(why, CG_EBADREQ, "seal: signature is not base64 of at most %d bytes",
+                      CG_SEAL_SIG_MAX);
+  seal->sig_len = (uint16_t)n;
+  return 0;
+}
+
+/* ---- the certificate --------------------------------------------------- */
+
+static const cJSON *member(const cJSON **m, size_t n, const char *key) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int c = strcmp(m[mid]->string, key);
+    if (c == 0)
+      return m[mid];
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return NULL;
+}
+
+static const char *const required[] = {
+    "certificateAreaCode",
+    "certificateEffectiveDate",
+    "certificateHolderCode",
+    "certificateHolderName",
+    "certificateHolderTypeCode",
+    "certificateIdentifier",
+    "certificateIssuedDate",
+    "certificateIssuingAuthorityCode",
+    "certificateIssuingAuthorityName",
+    "certificateName",
+    "certificateNumber",
+    "certificateTypeCode",
+    "status",
+};
+
+static int copy_field(char *dst, size_t cap, const cJSON *v, const char *name, cg_why_t *why) {
+  size_t len = strlen(v->valuestring);
+  if (len >= cap)
+    return cg_why_set(why, CG_EBADREQ, "%s is too long", name);
+  memcpy(dst, v->valuestring, len + 1);
+  return 0;
+}
+
+int cg_cert_from_json(const cJSON *obj, cg_buf_t *body, cg_cert_meta_t *meta, cg_seal_t *seal,
+                      cg_why_t *why) {
+  const cJSON *m[MEMBERS_MAX], *v;
+  size_t n, start = body->len;
+  cg_ident_t id;
+  int err;
+
+  if (!cJSON_IsObject(obj))
+    return cg_why_set(why, CG_EBADREQ, "a certificate must be a JSON object");
+  if ((err = sorted_members(obj, m, &n, why)) != 0)
+    return err;
+  for (size_t i = 0; i < sizeof required / sizeof *required; i++) {
+    v = member(m, n, required[i]);
+    if (v == NULL)
+      return cg_why_set(why, CG_EBADREQ, "%s is missing", required[i]);
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0')
+      return cg_why_set(why, CG_EBADREQ, "%s must be a non-empty string", required[i]);
+  }
+  memset(meta, 0, sizeof *meta);
+
+  v = member(m, n, "certificateIdentifier");
+  if ((err = cg_ident_parse(v->valuestring, strlen(v->valuestring), &id, why)) != 0)
+    return err;
+  memcpy(meta->identifier, v->valuestring, strlen(v->valuestring) + 1);
+
+  v = member(m, n, "certificateTypeCode");
+  if ((err = copy_field(meta->type_code, sizeof meta->type_code, v, "certificateTypeCode", why)))
+    return err;
+  if (strlen(meta->type_code) != 21 || memcmp(meta->type_code, id.type_code, 21) != 0)
+    return cg_why_set(why, CG_EBADREQ, "certificateTypeCode does not match the identifier");
+
+  v = member(m, n, "certificateIssuingAuthorityCode");
+  if (strlen(v->valuestring) != 18 || memcmp(v->valuestring, id.issuer, 18) != 0)
+    return cg_why_set(why, CG_EBADREQ,
+                      "certificateIssuingAuthorityCode does not match the identifier");
+
+  v = member(m, n, "certificateHolderTypeCode");
+  meta->holder_type = cg_ident_holder_type(v->valuestring, strlen(v->valuestring));
+  if (meta->holder_type < 0)
+    return cg_why_set(why, CG_EHOLDER, "certificateHolderTypeCode must be \"111\" or \"001\"");
+
+  v = member(m, n, "certificateHolderCode");
+  if ((err = cg_ident_holder_validate(meta->holder_type, v->valuestring, strlen(v->valuestring),
+                                      why)) != 0)
+    return err;
+  memcpy(meta->holder_code, v->valuestring, strlen(v->valuestring) + 1);
+
+  v = member(m, n, "certificateAreaCode");
+  if (strlen(v->valuestring) != 6 || strspn(v->valuestring, "0123456789") != 6)
+    return cg_why_set(why, CG_EBADREQ, "certificateAreaCode must be 6 digits");
+
+  v = member(m, n, "certificateIssuedDate");
+  if (cg_cert_date_parse(v->valuestring, strlen(v->valuestring), &meta->issued) != 0)
+    return cg_why_set(why, CG_EBADREQ, "certificateIssuedDate is not a yyyymmdd date");
+  v = member(m, n, "certificateEffectiveDate");
+  if (cg_cert_date_parse(v->valuestring, strlen(v->valuestring), &meta->effective) != 0)
+    return cg_why_set(why, CG_EBADREQ, "certificateEffectiveDate is not a yyyymmdd date");
+  v = member(m, n, "certificateExpiringDate");
+  if (v != NULL) {
+    if (!cJSON_IsString(v) ||
+        cg_cert_date_parse(v->valuestring, strlen(v->valuestring), &meta->expiring) != 0)
+      return cg_why_set(why, CG_EBADREQ, "certificateExpiringDate is not a yyyymmdd date");
+    if (meta->expiring < meta->effective)
+      return cg_why_set(why, CG_EBADREQ,
+                        "certificateExpiringDate is before certificateEffectiveDate");
+  }
+
+  v = member(m, n, "status");
+  meta->status = cg_cert_status_parse(v->valuestring, strlen(v->valuestring));
+  if (meta->status < 0)
+    return cg_why_set(why, CG_EBADREQ, "status must be valid, suspended or revoked");
+
+  v = member(m, n, "data");
+  if (v != NULL && !cJSON_IsObject(v))
+    return cg_why_set(why, CG_EBADREQ, "data must be an object");
+
+  v = member(m, n, "seal");
+  if (seal != NULL) {
+    if (v == NULL)
+      return cg_why_set(why, CG_EBADREQ, "seal is missing");
+    if ((err = cg_cert_seal_from_json(v, seal, why)) != 0)
+      return err;
+  }
+
+  if ((err = write_object(obj, body, 0, "seal", why)) != 0) {
+    body->len = start;
+    if (err == CG_ETOOBIG)
+      cg_why_set(why, err, "the certificate is larger than %d bytes", CG_CERT_BODY_MAX);
+    return err;
+  }
+  return 0;
+}
+
+/* cJSON decodes \u0000 into a NUL that silently ends the string, so the
+ * bytes we would sign differ from what the sender wrote: refuse it. */
+static int has_escaped_nul(const char *s, size_t len) {
+  for (const char *p = s; (p = memmem(p, len - (size_t)(p - s), "u0000", 5)) != NULL; p += 5) {
+    size_t bs = 0;
+    while (p - bs > s && p[-1 - (ptrdiff_t)bs] == '\\')
+      bs++;
+    if (bs % 2 == 1)
+      return 1;
+  }
+  return 0;
+}
+
+int cg_cert_parse(const char *text, size_t len, cg_buf_t *body, cg_cert_meta_t *meta,
+                  cg_seal_t *seal, cg_why_t *why) {
+  const char *end = NULL;
+  cJSON *obj;
+  int err;
+
+  if (len > CG_CERT_LINE_MAX)
+    return cg_why_set(why, CG_ETOOBIG, "longer than %d bytes", CG_CERT_LINE_MAX);
+  if (has_escaped_nul(text, len))
+    return cg_why_set(why, CG_EBADREQ, "a string contains \\u0000");
+  obj = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+  if (obj == NULL)
+    return cg_why_set(why, CG_EBADREQ, "not valid JSON");
+  /* cJSON stops after the first value; anything but white space after it
+   * means the line held more than one certificate, or garbage. */
+  for (; end < text + len; end++) {
+    if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n') {
+      cJSON_Delete(obj);
+      return cg_why_set(why, CG_EBADREQ, "text after the JSON object");
+    }
+  }
+  err = cg_cert_from_json(obj, body, meta, seal, why);
+  cJSON_Delete(obj);
+  return err;
+}

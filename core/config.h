@@ -1,0 +1,59 @@
+/* config.h — the certgw configuration file (conf/certgw.conf explains each key).
+ *
+ * An INI file read with inih. A cg_config_t is immutable once loaded: a
+ * reload builds a new one and swaps the pointer, so readers never lock.
+ * Relative paths are resolved against the directory of the config file.
+ * Unknown sections and keys are errors, so a typo never passes silently.
+ */
+#ifndef CG_CONFIG_H
+#define CG_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+#define CG_SCOPES_MAX 32
+#define CG_SCOPE_NAME_MAX 32
+#define CG_SCOPE_LIST_MAX 64
+
+/* What a venue may see and do (see docs/config.md). */
+typedef struct cg_scope {
+  char name[CG_SCOPE_NAME_MAX];
+  int all_types;                          /* types = * */
+  char types[CG_SCOPE_LIST_MAX][22];      /* certificate type codes */
+  int ntypes;
+  int all_fields;                         /* fields = * */
+  char fields[CG_SCOPE_LIST_MAX][48];     /* visible top-level fields */
+  int nfields;
+  char mask[CG_SCOPE_LIST_MAX][48];       /* fields shown masked */
+  int nmask;
+  int can_scan, can_fetch, can_list, can_verify;
+} cg_scope_t;
+
+typedef struct cg_config {
+  char path[4096];          /* the file it was read from */
+  char listen[256];         /* server.listen, "HOST:PORT" */
+  int workers;              /* server.workers; 0: one per core */
+  char store_path[4096];    /* store.path */
+  uint64_t map_size;        /* store.map_size, bytes */
+  unsigned max_readers;     /* store.max_readers */
+  char trust_dir[4096];     /* seal.trust_dir */
+  char keyring[4096];       /* token.keyring */
+  unsigned token_max_ttl;   /* token.max_ttl, seconds */
+  cg_scope_t scopes[CG_SCOPES_MAX];
+  int nscopes;
+} cg_config_t;
+
+/* Reads path into a new config. Returns 0, or CG_ECONFIG / CG_EIO with
+ * "file:line: what" in why. *out is the caller's: free it with cg_config_free. */
+int cg_config_load(cg_config_t **out, const char *path, cg_why_t *why);
+void cg_config_free(cg_config_t *c);
+
+/* The scope called name, or NULL. */
+const cg_scope_t *cg_config_scope(const cg_config_t *c, const char *name);
+
+/* Parses "64G", "512M", "4096" into bytes. Returns 0 or CG_ECONFIG. */
+int cg_config_size(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,142 @@
+/* record.c — encoding and bounds-checked decoding of LMDB records.
+ *
+ * Layout (all integers little-endian), CG_RECORD_VERSION 1:
+ *    0 u8 version   1 u8 status   2 u8 seal_alg   3 u8 seal_state
+ *    4 u8 seal_reason   5 u8 source   6 u8 holder_type   7 u8 0
+ *    8 u32 trust_gen   12 u32 issued   16 u32 effective   20 u32 expiring
+ *   24 u64 fetched_at  32 u64 etag     40 u8[16] holder_key
+ *   56 u32 body_len    60 u16 sig_len  62 u16 0
+ *   64 body[body_len] signer[32] sig[sig_len]
+ */
+#include "core/record.h"
+
+#include <string.h>
+
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
+#include <xxhash.h>
+
+#include "core/cert.h"
+#include "core/ident.h"
+
+static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
+static void put32(uint8_t *p, uint32_t v) {
+  for (int i = 0; i < 4; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+}
+static void put64(uint8_t *p, uint64_t v) {
+  for (int i = 0; i < 8; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t get32(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32; }
+
+uint64_t cg_record_etag(const cg_record_t *r) {
+  XXH3_state_t st;
+  XXH3_64bits_reset(&st);
+  XXH3_64bits_update(&st, &r->seal_alg, 1);
+  XXH3_64bits_update(&st, r->signer, CG_SEAL_FPR_LEN);
+  XXH3_64bits_update(&st, r->sig, r->sig_len);
+  XXH3_64bits_update(&st, r->body, r->body_len);
+  return XXH3_64bits_digest(&st);
+}
+
+static int fields_ok(const cg_record_t *r) {
+  return r->status >= CG_CERT_VALID && r->status <= CG_CERT_REVOKED &&
+         r->seal_state <= CG_SEAL_INVALID && r->source >= CG_SOURCE_IMPORT &&
+         r->source <= CG_SOURCE_PROVINCE &&
+         (r->holder_type == CG_HOLDER_CITIZEN || r->holder_type == CG_HOLDER_ORG) &&
+         (r->seal_alg == CG_SEAL_ES256 || r->seal_alg == CG_SEAL_RS256) && r->sig_len > 0 &&
+         r->sig_len <= CG_SEAL_SIG_MAX && r->body_len <= CG_CERT_BODY_MAX;
+}
+
+int cg_record_encode(cg_record_t *r, cg_buf_t *out) {
+  size_t total = CG_RECORD_HEADER + (size_t)r->body_len + CG_SEAL_FPR_LEN + r->sig_len;
+  uint8_t *h;
+  int err;
+
+  if (!fields_ok(r) || r->body == NULL || r->signer == NULL || r->sig == NULL)
+    return CG_EBADREQ;
+  if ((err = cg_buf_reserve(out, total)) != 0)
+    return err;
+  r->etag = cg_record_etag(r);
+  h = (uint8_t *)out->base + out->len;
+  memset(h, 0, CG_RECORD_HEADER);
+  h[0] = CG_RECORD_VERSION;
+  h[1] = r->status;
+  h[2] = r->seal_alg;
+  h[3] = r->seal_state;
+  h[4] = r->seal_reason;
+  h[5] = r->source;
+  h[6] = r->holder_type;
+  put32(h + 8, r->trust_gen);
+  put32(h + 12, r->issued);
+  put32(h + 16, r->effective);
+  put32(h + 20, r->expiring);
+  put64(h + 24, r->fetched_at);
+  put64(h + 32, r->etag);
+  memcpy(h + 40, r->holder_key, CG_HOLDER_KEY_LEN);
+  put32(h + 56, r->body_len);
+  put16(h + 60, r->sig_len);
+  memcpy(h + CG_RECORD_HEADER, r->body, r->body_len);
+  memcpy(h + CG_RECORD_HEADER + r->body_len, r->signer, CG_SEAL_FPR_LEN);
+  memcpy(h + CG_RECORD_HEADER + r->body_len + CG_SEAL_FPR_LEN, r->sig, r->sig_len);
+  out->len += total;
+  return 0;
+}
+
+int cg_record_decode(const void *p, size_t len, cg_record_t *r) {
+  const uint8_t *h = p;
+
+  if (len < CG_RECORD_HEADER || h[0] != CG_RECORD_VERSION || h[7] != 0 || get16(h + 62) != 0)
+    return CG_ERECORD;
+  r->status = h[1];
+  r->seal_alg = h[2];
+  r->seal_state = h[3];
+  r->seal_reason = h[4];
+  r->source = h[5];
+  r->holder_type = h[6];
+  r->trust_gen = get32(h + 8);
+  r->issued = get32(h + 12);
+  r->effective = get32(h + 16);
+  r->expiring = get32(h + 20);
+  r->fetched_at = get64(h + 24);
+  r->etag = get64(h + 32);
+  memcpy(r->holder_key, h + 40, CG_HOLDER_KEY_LEN);
+  r->body_len = get32(h + 56);
+  r->sig_len = get16(h + 60);
+  /* Lengths come from the bytes: compare them with what is there before
+   * anything points past the header. */
+  if ((uint64_t)CG_RECORD_HEADER + r->body_len + CG_SEAL_FPR_LEN + r->sig_len != len)
+    return CG_ERECORD;
+  r->body = (const char *)h + CG_RECORD_HEADER;
+  r->signer = h + CG_RECORD_HEADER + r->body_len;
+  r->sig = r->signer + CG_SEAL_FPR_LEN;
+  if (!fields_ok(r))
+    return CG_ERECORD;
+  return 0;
+}
+
+void cg_record_seal(const cg_record_t *r, cg_seal_t *out) {
+  out->alg = (cg_seal_alg_t)r->seal_alg;
+  memcpy(out->signer, r->signer, CG_SEAL_FPR_LEN);
+  out->sig_len = r->sig_len;
+  memcpy(out->sig, r->sig, r->sig_len);
+}
+
+void cg_record_holder_key(int holder_type, const char *code, size_t len,
+                          uint8_t out[CG_HOLDER_KEY_LEN]) {
+  const char *type = cg_ident_holder_type_code(holder_type);
+  char in[3 + 64];
+  XXH128_canonical_t c;
+
+  /* Holder codes are 18 characters; anything longer was never valid. */
+  if (len > sizeof in - 3)
+    len = sizeof in - 3;
+  memcpy(in, type ? type : "???", 3);
+  memcpy(in + 3, code, len);
+  XXH128_canonicalFromHash(&c, XXH3_128bits(in, 3 + len));
+  memcpy(out, c.digest, CG_HOLDER_KEY_LEN);
+}

@@ -1,0 +1,79 @@
+/* record.h — the binary LMDB record of one certificate (docs/record.md).
+ *
+ *   header (64 bytes, little-endian, versioned) | canonical body | seal
+ *
+ * The header carries what the request path needs without parsing the body:
+ * status, dates, seal state and the trust generation it was checked under,
+ * the XXH3 ETag and the holder index key. Encoding and decoding check every
+ * length against the bytes actually there; a decoded record points into the
+ * bytes it was decoded from (an LMDB value: valid until the txn ends).
+ */
+#ifndef CG_RECORD_H
+#define CG_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/seal.h"
+
+#define CG_RECORD_VERSION 1
+#define CG_RECORD_HEADER 64
+#define CG_HOLDER_KEY_LEN 16 /* XXH3-128 of holder type code ‖ holder code */
+
+/* Where a record came from. */
+enum cg_record_source {
+  CG_SOURCE_IMPORT = 1,   /* certctl import / demo */
+  CG_SOURCE_CITY = 2,     /* the city platform */
+  CG_SOURCE_PROVINCE = 3, /* the provincial platform */
+};
+
+/* What is known of a record's seal. Checking is issue 5's; until a record
+ * is checked it is unchecked, and an unchecked record is never served as
+ * genuine. */
+enum cg_seal_state {
+  CG_SEAL_UNCHECKED = 0,
+  CG_SEAL_VERIFIED = 1,
+  CG_SEAL_INVALID = 2, /* seal_reason says why */
+};
+
+typedef struct cg_record {
+  uint8_t status;      /* CG_CERT_… */
+  uint8_t seal_state;  /* CG_SEAL_UNCHECKED … */
+  uint8_t seal_reason; /* why a seal is invalid (issue 5), else 0 */
+  uint8_t source;      /* CG_SOURCE_… */
+  uint8_t holder_type; /* CG_HOLDER_… */
+  uint32_t trust_gen;  /* trust generation the seal state was reached under */
+  uint32_t issued, effective, expiring; /* yyyymmdd; expiring 0 = no expiry */
+  uint64_t fetched_at; /* unix seconds when it entered the store */
+  uint64_t etag;       /* XXH3-64 of body and seal; set by cg_record_encode */
+  uint8_t holder_key[CG_HOLDER_KEY_LEN];
+  const char *body;    /* canonical body */
+  uint32_t body_len;
+  uint8_t seal_alg;                /* cg_seal_alg_t */
+  const uint8_t *signer;           /* CG_SEAL_FPR_LEN bytes */
+  const uint8_t *sig;
+  uint16_t sig_len;
+} cg_record_t;
+
+/* Appends the encoding of r to out, computing and storing r->etag.
+ * Returns 0, CG_EBADREQ for out-of-range fields, or CG_ETOOBIG. */
+int cg_record_encode(cg_record_t *r, cg_buf_t *out);
+
+/* Decodes p[0..len). On success r's pointers point into p. Returns 0 or
+ * CG_ERECORD for anything that does not add up (version, lengths, enums). */
+int cg_record_decode(const void *p, size_t len, cg_record_t *r);
+
+/* The ETag a record's content hashes to (XXH3-64 of alg, signer, sig, body). */
+uint64_t cg_record_etag(const cg_record_t *r);
+
+/* Fills a cg_seal_t from a decoded record's seal fields. */
+void cg_record_seal(const cg_record_t *r, cg_seal_t *out);
+
+/* The holder index key: XXH3-128 of the 3-character type code ‖ code, in
+ * canonical (big-endian) byte order. */
+void cg_record_holder_key(int holder_type, const char *code, size_t len,
+                          uint8_t out[CG_HOLDER_KEY_LEN]);
+
+#endif

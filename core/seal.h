@@ -1,0 +1,45 @@
+/* seal.h — electronic seals (电子印章): an issuing agency's digital signature
+ * over a certificate's canonical body (docs/record.md defines those bytes).
+ *
+ * A seal is the algorithm, the SHA-256 fingerprint of the signer's X.509
+ * certificate (its DER) and the signature over SHA-256(canonical body).
+ * This file signs; verification comes with issue 5 through the same types.
+ */
+#ifndef CG_SEAL_H
+#define CG_SEAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+#define CG_SEAL_FPR_LEN 32   /* SHA-256 of the signer certificate's DER */
+#define CG_SEAL_SIG_MAX 512  /* RSA-4096 signatures fit */
+
+typedef enum cg_seal_alg {
+  CG_SEAL_NONE = 0,
+  CG_SEAL_ES256 = 1, /* ECDSA P-256 with SHA-256, DER-encoded signature */
+  CG_SEAL_RS256 = 2, /* RSA PKCS#1 v1.5 with SHA-256, 2048 bits or more */
+  /* SM2 with SM3 (GB/T 38540) will take the next number. */
+} cg_seal_alg_t;
+
+typedef struct cg_seal {
+  cg_seal_alg_t alg;
+  uint8_t signer[CG_SEAL_FPR_LEN];
+  uint16_t sig_len;
+  uint8_t sig[CG_SEAL_SIG_MAX];
+} cg_seal_t;
+
+/* "ES256" / "RS256" for an algorithm, NULL for another value. */
+const char *cg_seal_alg_name(cg_seal_alg_t alg);
+/* The algorithm named by s, or CG_SEAL_NONE. */
+cg_seal_alg_t cg_seal_alg_parse(const char *s, size_t len);
+
+struct cg_signer;
+
+/* Seals body: signs SHA-256(body) with the signer's private key and fills
+ * out. The signer must not be used by another thread at the same time.
+ * Returns 0, or CG_ECRYPTO. */
+int cg_seal_sign(struct cg_signer *signer, const void *body, size_t len, cg_seal_t *out);
+
+#endif

@@ -1,0 +1,543 @@
+/* store.c — the LMDB environment, its readers and its one write path.
+ *
+ * Invariants: the holder index holds (holder key, identifier) for exactly
+ * the certificates in CG_DB_CERT; the meta database names the schema the
+ * store was written with; no LMDB code or pointer leaves this file except
+ * values inside a reader's snapshot, which die at cg_store_reader_end.
+ */
+#include "core/store.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static const char *const db_names[CG_DB__COUNT] = {
+    [CG_DB_CERT] = "cert",     [CG_DB_HOLDER] = "holder", [CG_DB_SIGNER] = "signer",
+    [CG_DB_VENUE] = "venue",   [CG_DB_MATTER] = "matter", [CG_DB_META] = "meta",
+};
+
+struct cg_store {
+  MDB_env *env;
+  MDB_dbi dbi[CG_DB__COUNT];
+  int readonly;
+};
+
+struct cg_store_reader {
+  cg_store_t *store;
+  MDB_txn *txn; /* reset between snapshots, renewed by begin */
+  int active;
+};
+
+/* A holder index entry whose put waits for the sorted pass at commit. */
+struct pending {
+  uint8_t key[CG_HOLDER_KEY_LEN];
+  uint32_t off; /* identifier in writer->idents */
+  uint16_t len;
+};
+
+struct cg_store_writer {
+  cg_store_t *store;
+  MDB_txn *txn;
+  int bulk;
+  int append;  /* certificates still arrive in key order after the last one */
+  struct pending *pend;
+  size_t npend, cappend;
+  cg_buf_t idents;
+};
+
+const char *cg_store_db_name(int db) {
+  return db >= 0 && db < CG_DB__COUNT ? db_names[db] : "?";
+}
+
+static int xlate(int rc) {
+  switch (rc) {
+  case 0: return 0;
+  case MDB_NOTFOUND: return CG_ENOTFOUND;
+  case MDB_KEYEXIST: return CG_EEXIST;
+  case MDB_MAP_FULL: return CG_EMAPFULL;
+  case ENOMEM: return CG_ENOMEM;
+  default: return CG_ESTORE;
+  }
+}
+
+static MDB_val val(const void *p, size_t n) { return (MDB_val){.mv_size = n, .mv_data = (void *)p}; }
+
+static void put_u64le(uint8_t *p, uint64_t v) {
+  for (int i = 0; i < 8; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_uint_le(const MDB_val *v) {
+  uint64_t x = 0;
+  const uint8_t *p = v->mv_data;
+  for (size_t i = v->mv_size > 8 ? 8 : v->mv_size; i-- > 0;)
+    x = x << 8 | p[i];
+  return x;
+}
+
+/* ---- open / close -------------------------------------------------------- */
+
+static int open_dbis(cg_store_t *s, cg_why_t *why) {
+  MDB_txn *txn;
+  MDB_val k, v;
+  unsigned tflags = s->readonly ? MDB_RDONLY : 0;
+  int rc;
+
+  if ((rc = mdb_txn_begin(s->env, NULL, tflags, &txn)) != 0)
+    return cg_why_set(why, xlate(rc), "cannot begin a transaction: %s", mdb_strerror(rc));
+  for (int i = 0; i < CG_DB__COUNT; i++) {
+    unsigned f = s->readonly ? 0 : MDB_CREATE;
+    if (i == CG_DB_HOLDER)
+      f |= MDB_DUPSORT;
+    if ((rc = mdb_dbi_open(txn, db_names[i], f, &s->dbi[i])) != 0) {
+      mdb_txn_abort(txn);
+      return cg_why_set(why, rc == MDB_NOTFOUND ? CG_ESCHEMA : xlate(rc),
+                        "database \"%s\": %s", db_names[i],
+                        rc == MDB_NOTFOUND ? "missing (not a certgw store?)" : mdb_strerror(rc));
+    }
+  }
+  k = val("schema", 6);
+  rc = mdb_get(txn, s->dbi[CG_DB_META], &k, &v);
+  if (rc == MDB_NOTFOUND && !s->readonly) {
+    uint8_t buf[8];
+    put_u64le(buf, CG_STORE_SCHEMA);
+    v = val(buf, 8);
+    rc = mdb_put(txn, s->dbi[CG_DB_META], &k, &v, 0);
+    if (rc == 0) {
+      put_u64le(buf, (uint64_t)time(NULL));
+      k = val("created", 7);
+      v = val(buf, 8);
+      rc = mdb_put(txn, s->dbi[CG_DB_META], &k, &v, 0);
+    }
+  } else if (rc == 0 && get_uint_le(&v) != CG_STORE_SCHEMA) {
+    unsigned long long found = (unsigned long long)get_uint_le(&v);
+    mdb_txn_abort(txn);
+    return cg_why_set(why, CG_ESCHEMA, "the store has schema %llu, this build reads %d", found,
+                      CG_STORE_SCHEMA);
+  }
+  if (rc != 0) {
+    mdb_txn_abort(txn);
+    return cg_why_set(why, rc == MDB_NOTFOUND ? CG_ESCHEMA : xlate(rc), "schema: %s",
+                      rc == MDB_NOTFOUND ? "missing (not a certgw store?)" : mdb_strerror(rc));
+  }
+  /* mdb_dbi_open handles become visible to other transactions only once
+   * this one commits, even a read-only one. */
+  if ((rc = mdb_txn_commit(txn)) != 0)
+    return cg_why_set(why, xlate(rc), "cannot commit: %s", mdb_strerror(rc));
+  return 0;
+}
+
+int cg_store_open(cg_store_t **out, const cg_store_opts_t *o, cg_why_t *why) {
+  cg_store_t *s;
+  int rc, err, dead = 0;
+
+  *out = NULL;
+  if (o->path == NULL || o->path[0] == '\0')
+    return cg_why_set(why, CG_ECONFIG, "no data directory given");
+  if (!o->readonly && mkdir(o->path, 0750) != 0 && errno != EEXIST)
+    return cg_why_set(why, CG_EIO, "cannot create %s: %s", o->path, strerror(errno));
+  if ((s = calloc(1, sizeof *s)) == NULL)
+    return CG_ENOMEM;
+  s->readonly = o->readonly;
+  if ((rc = mdb_env_create(&s->env)) != 0) {
+    free(s);
+    return cg_why_set(why, xlate(rc), "mdb_env_create: %s", mdb_strerror(rc));
+  }
+  /* The map is set once, large and sparse, before any transaction: LMDB
+   * does not check that no transaction is active when it is changed. */
+  mdb_env_set_mapsize(s->env, o->map_size ? o->map_size : CG_STORE_MAP_DEFAULT);
+  mdb_env_set_maxreaders(s->env, o->max_readers ? o->max_readers : CG_STORE_READERS_DEFAULT);
+  mdb_env_set_maxdbs(s->env, CG_DB__COUNT + 4);
+  /* MDB_NOTLS ties a reader slot to its txn object, not to the thread, so a
+   * reused read txn per worker never trips over MDB_BAD_RSLOT. Random reads
+   * over a large store gain nothing from read-ahead. */
+  rc = mdb_env_open(s->env, o->path,
+                    MDB_NOTLS | MDB_NORDAHEAD | (o->readonly ? MDB_RDONLY : 0), 0640);
+  if (rc != 0) {
+    err = cg_why_set(why, rc == ENOENT ? CG_EIO : xlate(rc), "cannot open store %s: %s", o->path,
+                     mdb_strerror(rc));
+    goto fail;
+  }
+  /* Slots of processes that died while reading would otherwise stay taken. */
+  mdb_reader_check(s->env, &dead);
+  if ((err = open_dbis(s, why)) != 0)
+    goto fail;
+  *out = s;
+  return 0;
+
+fail:
+  mdb_env_close(s->env);
+  free(s);
+  return err;
+}
+
+void cg_store_close(cg_store_t *s) {
+  if (s == NULL)
+    return;
+  mdb_env_close(s->env);
+  free(s);
+}
+
+int cg_store_reader_check(cg_store_t *s) {
+  int dead = 0, rc = mdb_reader_check(s->env, &dead);
+  return rc ? xlate(rc) : dead;
+}
+
+/* ---- readers ------------------------------------------------------------- */
+
+int cg_store_reader_open(cg_store_t *s, cg_store_reader_t **out) {
+  cg_store_reader_t *r = calloc(1, sizeof *r);
+  int rc;
+
+  if (r == NULL)
+    return CG_ENOMEM;
+  r->store = s;
+  if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &r->txn)) == MDB_READERS_FULL) {
+    /* The table may be full of dead processes' slots. */
+    cg_store_reader_check(s);
+    rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &r->txn);
+  }
+  if (rc != 0) {
+    free(r);
+    return xlate(rc);
+  }
+  mdb_txn_reset(r->txn);
+  *out = r;
+  return 0;
+}
+
+void cg_store_reader_close(cg_store_reader_t *r) {
+  if (r == NULL)
+    return;
+  mdb_txn_abort(r->txn);
+  free(r);
+}
+
+int cg_store_reader_begin(cg_store_reader_t *r) {
+  int rc;
+  if (r->active)
+    return 0;
+  if ((rc = mdb_txn_renew(r->txn)) != 0)
+    return xlate(rc);
+  r->active = 1;
+  return 0;
+}
+
+void cg_store_reader_end(cg_store_reader_t *r) {
+  if (r->active) {
+    mdb_txn_reset(r->txn);
+    r->active = 0;
+  }
+}
+
+int cg_store_get(cg_store_reader_t *r, int db, const void *key, size_t klen, cg_slice_t *out) {
+  MDB_val k = val(key, klen), v;
+  int rc;
+
+  if (!r->active || db < 0 || db >= CG_DB__COUNT || klen == 0 || klen > 511)
+    return klen == 0 || klen > 511 ? CG_ENOTFOUND : CG_ESTORE;
+  if ((rc = mdb_get(r->txn, r->store->dbi[db], &k, &v)) != 0)
+    return xlate(rc);
+  out->base = v.mv_data;
+  out->len = v.mv_size;
+  return 0;
+}
+
+int cg_store_cert_get(cg_store_reader_t *r, const char *ident, size_t len, cg_record_t *rec) {
+  cg_slice_t v;
+  int err = cg_store_get(r, CG_DB_CERT, ident, len, &v);
+  return err ? err : cg_record_decode(v.base, v.len, rec);
+}
+
+static int walk(MDB_txn *txn, MDB_dbi dbi, const MDB_val *only, cg_store_each_cb cb, void *arg) {
+  MDB_cursor *c;
+  MDB_val k, v;
+  int rc, ret = 0;
+  MDB_cursor_op op;
+
+  if ((rc = mdb_cursor_open(txn, dbi, &c)) != 0)
+    return xlate(rc);
+  if (only != NULL) {
+    k = *only;
+    op = MDB_SET_KEY;
+  } else {
+    op = MDB_FIRST;
+  }
+  while ((rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
+    ret = cb(arg, (cg_slice_t){k.mv_data, k.mv_size}, (cg_slice_t){v.mv_data, v.mv_size});
+    if (ret != 0)
+      break;
+    op = only != NULL ? MDB_NEXT_DUP : MDB_NEXT;
+  }
+  mdb_cursor_close(c);
+  if (ret != 0)
+    return ret;
+  return rc == MDB_NOTFOUND ? 0 : xlate(rc);
+}
+
+int cg_store_each(cg_store_reader_t *r, int db, cg_store_each_cb cb, void *arg) {
+  if (!r->active || db < 0 || db >= CG_DB__COUNT)
+    return CG_ESTORE;
+  return walk(r->txn, r->store->dbi[db], NULL, cb, arg);
+}
+
+int cg_store_holder_each(cg_store_reader_t *r, const uint8_t key[CG_HOLDER_KEY_LEN],
+                         cg_store_each_cb cb, void *arg) {
+  MDB_val k = val(key, CG_HOLDER_KEY_LEN);
+  if (!r->active)
+    return CG_ESTORE;
+  return walk(r->txn, r->store->dbi[CG_DB_HOLDER], &k, cb, arg);
+}
+
+int cg_store_meta_u64(cg_store_reader_t *r, const char *key, uint64_t *out) {
+  cg_slice_t v;
+  int err = cg_store_get(r, CG_DB_META, key, strlen(key), &v);
+  *out = 0;
+  if (err == CG_ENOTFOUND)
+    return 0;
+  if (err)
+    return err;
+  *out = get_uint_le(&(MDB_val){.mv_size = v.len, .mv_data = (void *)v.base});
+  return 0;
+}
+
+/* ---- the write path ------------------------------------------------------ */
+
+int cg_store_write_begin(cg_store_t *s, int flags, cg_store_writer_t **out) {
+  cg_store_writer_t *w;
+  int rc;
+
+  if (s->readonly)
+    return CG_ESTORE;
+  if ((w = calloc(1, sizeof *w)) == NULL)
+    return CG_ENOMEM;
+  w->store = s;
+  w->bulk = (flags & CG_STORE_BULK) != 0;
+  w->append = w->bulk;
+  cg_buf_init(&w->idents, UINT32_MAX);
+  if (w->bulk)
+    /* One sync at commit (cg_store_write_commit) instead of LMDB's own:
+     * the same durability for a single large transaction, less waiting. */
+    mdb_env_set_flags(s->env, MDB_NOSYNC, 1);
+  if ((rc = mdb_txn_begin(s->env, NULL, 0, &w->txn)) != 0) {
+    if (w->bulk)
+      mdb_env_set_flags(s->env, MDB_NOSYNC, 0);
+    free(w);
+    return xlate(rc);
+  }
+  *out = w;
+  return 0;
+}
+
+static void writer_free(cg_store_writer_t *w) {
+  if (w->bulk)
+    mdb_env_set_flags(w->store->env, MDB_NOSYNC, 0);
+  free(w->pend);
+  cg_buf_free(&w->idents);
+  free(w);
+}
+
+/* Orders pending entries as LMDB orders sorted duplicates: by key, then by
+ * the identifier bytes, a shorter prefix first. */
+static int pending_cmp(const void *a, const void *b, void *arg) {
+  const struct pending *x = a, *y = b;
+  const char *base = arg;
+  int c = memcmp(x->key, y->key, CG_HOLDER_KEY_LEN);
+  if (c)
+    return c;
+  c = memcmp(base + x->off, base + y->off, x->len < y->len ? x->len : y->len);
+  return c ? c : (int)x->len - (int)y->len;
+}
+
+/* Files the pending holder entries in key order: appends where the index
+ * allows (it was empty or they all sort after it), plain puts otherwise. */
+static int flush_pending(cg_store_writer_t *w) {
+  MDB_dbi dbi = w->store->dbi[CG_DB_HOLDER];
+  int append = 1, rc;
+
+  if (w->npend == 0)
+    return 0;
+  qsort_r(w->pend, w->npend, sizeof *w->pend, pending_cmp, w->idents.base);
+  for (size_t i = 0; i < w->npend; i++) {
+    MDB_val k = val(w->pend[i].key, CG_HOLDER_KEY_LEN);
+    MDB_val v = val(w->idents.base + w->pend[i].off, w->pend[i].len);
+    rc = append ? mdb_put(w->txn, dbi, &k, &v, MDB_APPENDDUP) : MDB_KEYEXIST;
+    if (rc == MDB_KEYEXIST) {
+      append = 0;
+      rc = mdb_put(w->txn, dbi, &k, &v, MDB_NODUPDATA);
+      if (rc == MDB_KEYEXIST)
+        rc = 0;
+    }
+    if (rc != 0)
+      return xlate(rc);
+  }
+  w->npend = 0;
+  cg_buf_reset(&w->idents);
+  return 0;
+}
+
+static int holder_add(cg_store_writer_t *w, const uint8_t *hk, const char *ident, size_t len) {
+  if (w->bulk) {
+    struct pending *p;
+    int err;
+    if (w->npend == w->cappend) {
+      size_t cap = w->cappend ? w->cappend * 2 : 4096;
+      if ((p = realloc(w->pend, cap * sizeof *p)) == NULL)
+        return CG_ENOMEM;
+      w->pend = p;
+      w->cappend = cap;
+    }
+    /* Offsets are 32 bits: past 4 GiB of identifiers, file what waits. */
+    if ((err = cg_buf_append(&w->idents, ident, len)) == CG_ETOOBIG) {
+      if ((err = flush_pending(w)) != 0)
+        return err;
+      err = cg_buf_append(&w->idents, ident, len);
+    }
+    if (err != 0)
+      return err;
+    p = &w->pend[w->npend++];
+    memcpy(p->key, hk, CG_HOLDER_KEY_LEN);
+    p->off = (uint32_t)(w->idents.len - len);
+    p->len = (uint16_t)len;
+    return 0;
+  }
+  MDB_val k = val(hk, CG_HOLDER_KEY_LEN), v = val(ident, len);
+  int rc = mdb_put(w->txn, w->store->dbi[CG_DB_HOLDER], &k, &v, MDB_NODUPDATA);
+  return rc == MDB_KEYEXIST ? 0 : xlate(rc);
+}
+
+int cg_store_cert_put(cg_store_writer_t *w, const char *ident, size_t len, const void *rec,
+                      size_t reclen, int *replaced) {
+  MDB_dbi cert = w->store->dbi[CG_DB_CERT];
+  MDB_val k = val(ident, len), v = val(rec, reclen), old;
+  cg_record_t nr, orec;
+  int rc, err;
+
+  if (replaced)
+    *replaced = 0;
+  if (len == 0 || len > 511)
+    return CG_EIDENT;
+  if ((err = cg_record_decode(rec, reclen, &nr)) != 0)
+    return err;
+  if (w->append) {
+    rc = mdb_put(w->txn, cert, &k, &v, MDB_APPEND);
+    if (rc == 0)
+      return holder_add(w, nr.holder_key, ident, len);
+    if (rc != MDB_KEYEXIST)
+      return xlate(rc);
+    /* Out of order (or a repeat): from here on every put looks first. */
+    w->append = 0;
+  }
+  rc = mdb_get(w->txn, cert, &k, &old);
+  if (rc == 0) {
+    if (replaced)
+      *replaced = 1;
+    if (cg_record_decode(old.mv_data, old.mv_size, &orec) == 0 &&
+        memcmp(orec.holder_key, nr.holder_key, CG_HOLDER_KEY_LEN) != 0) {
+      MDB_val hk = val(orec.holder_key, CG_HOLDER_KEY_LEN), hv = val(ident, len);
+      /* The old entry may still wait in the pending list. */
+      if ((err = flush_pending(w)) != 0)
+        return err;
+      rc = mdb_del(w->txn, w->store->dbi[CG_DB_HOLDER], &hk, &hv);
+      if (rc != 0 && rc != MDB_NOTFOUND)
+        return xlate(rc);
+    }
+  } else if (rc != MDB_NOTFOUND) {
+    return xlate(rc);
+  }
+  if ((rc = mdb_put(w->txn, cert, &k, &v, 0)) != 0)
+    return xlate(rc);
+  return holder_add(w, nr.holder_key, ident, len);
+}
+
+int cg_store_put(cg_store_writer_t *w, int db, const void *key, size_t klen, const void *v,
+                 size_t vlen) {
+  MDB_val k = val(key, klen), d = val(v, vlen);
+  if (db == CG_DB_CERT || db == CG_DB_HOLDER || db < 0 || db >= CG_DB__COUNT)
+    return CG_EINTERNAL;
+  return xlate(mdb_put(w->txn, w->store->dbi[db], &k, &d, 0));
+}
+
+int cg_store_del(cg_store_writer_t *w, int db, const void *key, size_t klen) {
+  MDB_val k = val(key, klen);
+  if (db == CG_DB_CERT || db == CG_DB_HOLDER || db < 0 || db >= CG_DB__COUNT)
+    return CG_EINTERNAL;
+  return xlate(mdb_del(w->txn, w->store->dbi[db], &k, NULL));
+}
+
+int cg_store_write_get(cg_store_writer_t *w, int db, const void *key, size_t klen,
+                       cg_slice_t *out) {
+  MDB_val k = val(key, klen), v;
+  int rc;
+  if (db < 0 || db >= CG_DB__COUNT)
+    return CG_EINTERNAL;
+  if ((rc = mdb_get(w->txn, w->store->dbi[db], &k, &v)) != 0)
+    return xlate(rc);
+  out->base = v.mv_data;
+  out->len = v.mv_size;
+  return 0;
+}
+
+int cg_store_write_commit(cg_store_writer_t *w) {
+  int err = flush_pending(w), rc;
+
+  if (err != 0) {
+    mdb_txn_abort(w->txn);
+    writer_free(w);
+    return err;
+  }
+  /* A failed commit frees the txn itself: aborting it again would be a
+   * use after free. */
+  rc = mdb_txn_commit(w->txn);
+  if (rc == 0 && w->bulk)
+    rc = mdb_env_sync(w->store->env, 1);
+  writer_free(w);
+  return xlate(rc);
+}
+
+void cg_store_write_abort(cg_store_writer_t *w) {
+  if (w == NULL)
+    return;
+  mdb_txn_abort(w->txn);
+  writer_free(w);
+}
+
+/* ---- figures --------------------------------------------------------------- */
+
+int cg_store_stat(cg_store_t *s, cg_store_stat_t *out) {
+  MDB_envinfo info;
+  MDB_stat st;
+  MDB_txn *txn;
+  MDB_val k, v;
+  int rc;
+
+  memset(out, 0, sizeof *out);
+  if ((rc = mdb_env_info(s->env, &info)) != 0 || (rc = mdb_env_stat(s->env, &st)) != 0)
+    return xlate(rc);
+  out->map_size = info.me_mapsize;
+  out->page_size = st.ms_psize;
+  out->map_used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+  out->readers_max = info.me_maxreaders;
+  out->readers_used = info.me_numreaders;
+  if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+    return xlate(rc);
+  for (int i = 0; i < CG_DB__COUNT; i++) {
+    if ((rc = mdb_stat(txn, s->dbi[i], &st)) != 0)
+      break;
+    out->entries[i] = st.ms_entries;
+  }
+  k = val("schema", 6);
+  if (rc == 0 && mdb_get(txn, s->dbi[CG_DB_META], &k, &v) == 0)
+    out->schema = (uint32_t)get_uint_le(&v);
+  k = val("trust_gen", 9);
+  if (rc == 0 && mdb_get(txn, s->dbi[CG_DB_META], &k, &v) == 0)
+    out->trust_gen = (uint32_t)get_uint_le(&v);
+  k = val("created", 7);
+  if (rc == 0 && mdb_get(txn, s->dbi[CG_DB_META], &k, &v) == 0)
+    out->created = get_uint_le(&v);
+  mdb_txn_abort(txn);
+  return xlate(rc);
+}

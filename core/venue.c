@@ -1,0 +1,127 @@
+/* venue.c — venue records and key checks (see venue.h). */
+#include "core/venue.h"
+
+#include <cjson/cJSON.h>
+#include <mbedtls/constant_time.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/sha256.h>
+#include <string.h>
+
+static const char hexdig[] = "0123456789abcdef";
+
+int cg_venue_key_new(cg_venue_t *v, char key[CG_VENUE_KEY_LEN + 1]) {
+  mbedtls_entropy_context ent;
+  mbedtls_ctr_drbg_context drbg;
+  uint8_t raw[24];
+  int rc;
+
+  mbedtls_entropy_init(&ent);
+  mbedtls_ctr_drbg_init(&drbg);
+  rc = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, (const unsigned char *)"venue",
+                             5);
+  if (rc == 0)
+    rc = mbedtls_ctr_drbg_random(&drbg, raw, sizeof raw);
+  mbedtls_ctr_drbg_free(&drbg);
+  mbedtls_entropy_free(&ent);
+  if (rc != 0)
+    return CG_ECRYPTO;
+  memcpy(key, "cgk_", 4);
+  for (size_t i = 0; i < sizeof raw; i++) {
+    key[4 + 2 * i] = hexdig[raw[i] >> 4];
+    key[5 + 2 * i] = hexdig[raw[i] & 15];
+  }
+  key[CG_VENUE_KEY_LEN] = '\0';
+  cg_venue_key_hash(key, CG_VENUE_KEY_LEN, v->key_hash);
+  return 0;
+}
+
+void cg_venue_key_hash(const char *key, size_t len, uint8_t out[CG_VENUE_HASH_LEN]) {
+  mbedtls_sha256_ret((const unsigned char *)key, len, out, 0);
+}
+
+int cg_venue_key_matches(const cg_venue_t *v, const char *key, size_t len) {
+  uint8_t h[CG_VENUE_HASH_LEN];
+  cg_venue_key_hash(key, len, h);
+  return mbedtls_ct_memcmp(h, v->key_hash, CG_VENUE_HASH_LEN) == 0;
+}
+
+int cg_venue_id_valid(const char *id) {
+  size_t n = strlen(id);
+  if (n == 0 || n > CG_VENUE_ID_MAX)
+    return 0;
+  return strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+int cg_venue_encode(const cg_venue_t *v, cg_buf_t *out) {
+  char hash[2 * CG_VENUE_HASH_LEN + 1];
+  cJSON *o = cJSON_CreateObject();
+  char *text;
+  int err;
+
+  if (o == NULL)
+    return CG_ENOMEM;
+  for (size_t i = 0; i < CG_VENUE_HASH_LEN; i++) {
+    hash[2 * i] = hexdig[v->key_hash[i] >> 4];
+    hash[2 * i + 1] = hexdig[v->key_hash[i] & 15];
+  }
+  hash[2 * CG_VENUE_HASH_LEN] = '\0';
+  cJSON_AddStringToObject(o, "id", v->id);
+  cJSON_AddStringToObject(o, "name", v->name);
+  cJSON_AddStringToObject(o, "creditCode", v->credit_code);
+  cJSON_AddStringToObject(o, "scope", v->scope);
+  cJSON_AddStringToObject(o, "keySha256", hash);
+  cJSON_AddNumberToObject(o, "rate", v->rate);
+  cJSON_AddBoolToObject(o, "disabled", v->disabled);
+  cJSON_AddNumberToObject(o, "created", (double)v->created);
+  text = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  if (text == NULL)
+    return CG_ENOMEM;
+  err = cg_buf_puts(out, text);
+  cJSON_free(text);
+  return err;
+}
+
+static int copy(char *dst, size_t cap, const cJSON *o, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+  if (!cJSON_IsString(v) || strlen(v->valuestring) >= cap)
+    return -1;
+  memcpy(dst, v->valuestring, strlen(v->valuestring) + 1);
+  return 0;
+}
+
+static int unhex(char c) {
+  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int cg_venue_decode(const char *p, size_t len, cg_venue_t *v) {
+  cJSON *o = cJSON_ParseWithLength(p, len);
+  char hash[2 * CG_VENUE_HASH_LEN + 1];
+  const cJSON *n;
+  int err = CG_ERECORD;
+
+  memset(v, 0, sizeof *v);
+  if (o == NULL)
+    return CG_ERECORD;
+  if (copy(v->id, sizeof v->id, o, "id") || copy(v->name, sizeof v->name, o, "name") ||
+      copy(v->credit_code, sizeof v->credit_code, o, "creditCode") ||
+      copy(v->scope, sizeof v->scope, o, "scope") || copy(hash, sizeof hash, o, "keySha256") ||
+      strlen(hash) != 2 * CG_VENUE_HASH_LEN)
+    goto done;
+  for (size_t i = 0; i < CG_VENUE_HASH_LEN; i++) {
+    int hi = unhex(hash[2 * i]), lo = unhex(hash[2 * i + 1]);
+    if (hi < 0 || lo < 0)
+      goto done;
+    v->key_hash[i] = (uint8_t)(hi << 4 | lo);
+  }
+  n = cJSON_GetObjectItemCaseSensitive(o, "rate");
+  v->rate = cJSON_IsNumber(n) && n->valuedouble >= 0 ? (unsigned)n->valuedouble : 0;
+  v->disabled = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "disabled"));
+  n = cJSON_GetObjectItemCaseSensitive(o, "created");
+  v->created = cJSON_IsNumber(n) && n->valuedouble >= 0 ? (uint64_t)n->valuedouble : 0;
+  err = 0;
+done:
+  cJSON_Delete(o);
+  return err;
+}
