@@ -139,13 +139,21 @@ static int sorted_members(const cJSON *obj, const cJSON **m, size_t *n, cg_why_t
 }
 
 static int write_string(cg_buf_t *out, const char *s, cg_why_t *why) {
-  size_t len = strlen(s);
+  size_t len = strlen(s), need = len + 2;
   int err;
 
   if (!cg_utf8_valid(s, len))
     return cg_why_set(why, CG_EBADREQ, "a string is not valid UTF-8");
-  /* Worst case every byte becomes \u00XX. */
-  if ((err = cg_buf_reserve(out, len * 6 + 2)) != 0)
+  /* Reserve the exact escaped length, not the worst case: a long string
+   * (a photo in base64) must fit whenever its canonical form does. */
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t')
+      need += 1;
+    else if (c < 0x20)
+      need += 5;
+  }
+  if ((err = cg_buf_reserve(out, need)) != 0)
     return err;
   char *p = out->base + out->len;
   *p++ = '"';

@@ -15,6 +15,7 @@
 #include <mbedtls/base64.h>
 #include <mbedtls/bignum.h>
 #include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ecdsa.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/pem.h>
@@ -441,9 +442,19 @@ int cg__signer_sign_hash(cg_signer_t *s, const uint8_t hash[32], uint8_t *sig, s
    * signature length, so sign into a buffer that always fits, then copy. */
   unsigned char tmp[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
   size_t n = 0;
-  int rc = mbedtls_pk_sign(&s->key, MBEDTLS_MD_SHA256, hash, 32, tmp, &n,
-                           mbedtls_ctr_drbg_random, &s->drbg);
+  int rc;
 
+  if (mbedtls_pk_get_type(&s->key) == MBEDTLS_PK_ECKEY) {
+    /* pk_sign copies the key pair into a fresh ECDSA context each call, so
+     * the comb table for the base point is rebuilt every time; signing on
+     * the signer's own key pair keeps the table cached in its group (about
+     * five times faster). That is also why a signer serves one thread. */
+    rc = mbedtls_ecdsa_write_signature(mbedtls_pk_ec(s->key), MBEDTLS_MD_SHA256, hash, 32, tmp,
+                                       &n, mbedtls_ctr_drbg_random, &s->drbg);
+  } else {
+    rc = mbedtls_pk_sign(&s->key, MBEDTLS_MD_SHA256, hash, 32, tmp, &n, mbedtls_ctr_drbg_random,
+                         &s->drbg);
+  }
   if (rc != 0)
     return crypto_err(rc);
   if (n > cap)

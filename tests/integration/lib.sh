@@ -1,0 +1,21 @@
+# lib.sh — shared by the integration tests: sourced, not run.
+# Each test gets the build directory as $1 and works in its own temp dir.
+set -euo pipefail
+BUILD=$(cd "$1" && pwd)
+BIN=$BUILD/bin
+T=$(mktemp -d "${TMPDIR:-/tmp}/cg-it.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+checks=0
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+ok() {
+  checks=$((checks + 1))
+  echo "ok $checks - $*"
+}
+# json_num FILE KEY: the number after "KEY": in certctl's --json output.
+json_num() {
+  sed -n "s/.*\"$2\":[[:space:]]*\([0-9]*\).*/\1/p" "$1" | head -n1
+}
