@@ -14,14 +14,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct load {
   cg_config_t *c;
   FILE *f;
   int line; /* counted by reader(): Debian's inih passes no line number */
+  uint32_t seen; /* directives already given, one bit each */
   char dir[4096];
   cg_why_t *why;
   int err;
+  int err_line; /* the line of err, to tell which came first with inih's */
 };
 
 static int set_string(struct load *l, void *field, const char *v, size_t size) {
@@ -115,6 +118,7 @@ __attribute__((format(printf, 3, 4))) static int fail(struct load *l, int line,
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     l->err = cg_why_set(l->why, CG_ECONFIG, "%s:%d: %s", l->c->path, line, msg);
+    l->err_line = line;
   }
   return 0; /* inih: stop at the first error */
 }
@@ -140,7 +144,8 @@ static int set_list(const char *v, char *slots, size_t width, int *n, int *all) 
       len--;
     if (len == 0 && e && e[1] == '\0') /* a trailing comma before a continuation */
       break;
-    if (len == 0 || len >= width || *n == CG_SCOPE_LIST_MAX)
+    /* "*" means all only alone; as one name among others it is a mistake. */
+    if (len == 0 || len >= width || *n == CG_SCOPE_LIST_MAX || (len == 1 && *p == '*'))
       return -1;
     memcpy(slots + (size_t)*n * width, p, len);
     slots[(size_t)*n * width + len] = '\0';
@@ -233,6 +238,11 @@ static int handler(void *user, const char *section, const char *key, const char 
     char *field;
     if (strcmp(directives[i].section, section) || strcmp(directives[i].key, key))
       continue;
+    /* inih hands an indented line on as the same key again: for a single
+     * value that is a mistake (or a second assignment), never a list. */
+    if (l->seen & (1u << i))
+      return fail(l, line, "%s is given twice (or continued on an indented line)", key);
+    l->seen |= 1u << i;
     field = (char *)c + directives[i].offset;
     switch (directives[i].kind) {
     case K_STRING:
@@ -291,13 +301,27 @@ int cg_config_load(cg_config_t **out, const char *path, cg_why_t *why) {
     free(c);
     return cg_why_set(why, CG_EIO, "%s: %s", path, strerror(errno));
   }
+  struct stat st;
+  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    fclose(f);
+    free(c);
+    return cg_why_set(why, CG_EIO, "%s: not a regular file", path);
+  }
   l.f = f;
   rc = ini_parse_stream(reader, &l, handler, &l);
   fclose(f);
-  if (l.err == 0 && rc != 0)
+  /* inih goes on after a line it cannot parse, so a handler error may come
+   * from a later line (a broken [section] makes the next key "unknown"). */
+  if (rc != 0 && (l.err == 0 || (rc > 0 && rc < l.err_line)))
     l.err = cg_why_set(why, CG_ECONFIG, "%s:%d: not a valid line", path, rc);
   if (l.err == 0 && c->store_path[0] == '\0')
     l.err = cg_why_set(why, CG_ECONFIG, "%s: [store] path is required", path);
+  if (l.err == 0 && (c->listen[0] == '\0' || strrchr(c->listen, ':') == NULL))
+    l.err = cg_why_set(why, CG_ECONFIG, "%s: [server] listen must be HOST:PORT", path);
+  if (l.err == 0 && c->max_readers < 8)
+    l.err = cg_why_set(why, CG_ECONFIG, "%s: [store] max_readers must be at least 8", path);
+  if (l.err == 0 && c->map_size < (1u << 20))
+    l.err = cg_why_set(why, CG_ECONFIG, "%s: [store] map_size must be at least 1M", path);
   if (l.err != 0) {
     free(c);
     return l.err;

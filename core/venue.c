@@ -6,6 +6,7 @@
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/sha256.h>
+#include <limits.h>
 #include <string.h>
 
 static const char hexdig[] = "0123456789abcdef";
@@ -91,6 +92,19 @@ static int copy(char *dst, size_t cap, const cJSON *o, const char *key) {
   return 0;
 }
 
+/* An optional number field: absent is 0; present, it must be a number in
+ * 0..max, since converting a double outside its type is undefined. */
+static int number(const cJSON *o, const char *key, double max, double *out) {
+  const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, key);
+  *out = 0;
+  if (n == NULL)
+    return 0;
+  if (!cJSON_IsNumber(n) || !(n->valuedouble >= 0 && n->valuedouble <= max))
+    return -1;
+  *out = n->valuedouble;
+  return 0;
+}
+
 static int unhex(char c) {
   return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
@@ -99,6 +113,7 @@ int cg_venue_decode(const char *p, size_t len, cg_venue_t *v) {
   cJSON *o = cJSON_ParseWithLength(p, len);
   char hash[2 * CG_VENUE_HASH_LEN + 1];
   const cJSON *n;
+  double rate, created;
   int err = CG_ERECORD;
 
   memset(v, 0, sizeof *v);
@@ -115,11 +130,16 @@ int cg_venue_decode(const char *p, size_t len, cg_venue_t *v) {
       goto done;
     v->key_hash[i] = (uint8_t)(hi << 4 | lo);
   }
-  n = cJSON_GetObjectItemCaseSensitive(o, "rate");
-  v->rate = cJSON_IsNumber(n) && n->valuedouble >= 0 ? (unsigned)n->valuedouble : 0;
-  v->disabled = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "disabled"));
-  n = cJSON_GetObjectItemCaseSensitive(o, "created");
-  v->created = cJSON_IsNumber(n) && n->valuedouble >= 0 ? (uint64_t)n->valuedouble : 0;
+  /* 2^64 - 2048, the largest double below 2^64. */
+  if (number(o, "rate", UINT_MAX, &rate) || number(o, "created", 18446744073709549568.0, &created))
+    goto done;
+  v->rate = (unsigned)rate;
+  v->created = (uint64_t)created;
+  /* A damaged flag must not read as "enabled". */
+  n = cJSON_GetObjectItemCaseSensitive(o, "disabled");
+  if (n != NULL && !cJSON_IsBool(n))
+    goto done;
+  v->disabled = cJSON_IsTrue(n);
   err = 0;
 done:
   cJSON_Delete(o);

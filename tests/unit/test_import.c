@@ -741,6 +741,37 @@ static void test_progress_and_source(void **state) {
   model_free(m);
 }
 
+static void slow_cb(void *arg, uint64_t done, uint64_t total, uint64_t records) {
+  (void)done, (void)total;
+  *(uint64_t *)arg = records;
+  usleep(3000);
+}
+
+static void test_slow_writer(void **state) {
+  fixture_t *f = *state;
+  model_t *m = model_new(12000);
+  uint64_t seen = 0;
+  cg_import_opts_t o = {.threads = 4, .progress = slow_cb, .progress_arg = &seen};
+  cg_import_result_t res;
+  cg_buf_t b;
+
+  /* The writer dawdles after each chunk, so the ring fills and every
+   * parser thread waits for a free slot at once; each must still take a
+   * chunk of its own. A lost chunk would hang the writer: alarm ends it. */
+  cg_buf_init(&b, 1 << 26);
+  gen(&b, m, 12000, NULL);
+  assert_true(b.len > 24 * 256 * 1024);
+  alarm(120);
+  int err = cg_import_buffer(f->store, b.base, b.len, &o, &res);
+  alarm(0);
+  assert_int_equal(err, 0);
+  assert_int_equal(res.records, 12000);
+  assert_int_equal(seen, 12000);
+  check_store(f->store, m);
+  cg_buf_free(&b);
+  model_free(m);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -760,6 +791,7 @@ int main(void) {
       T(test_empty),
       T(test_missing_file),
       T(test_progress_and_source),
+      T(test_slow_writer),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -76,7 +76,7 @@ static uint32_t add_years(uint32_t ymd, int years) {
   return y * 10000 + md;
 }
 
-static void ymd_str(uint32_t ymd, char out[9]) { snprintf(out, 9, "%08u", ymd); }
+static void ymd_str(uint32_t ymd, char out[16]) { snprintf(out, 16, "%08u", ymd % 100000000u); }
 
 /* ---- the city ------------------------------------------------------------- */
 
@@ -487,7 +487,7 @@ static void make_identifiers(struct demo *d) {
 static void add_str(cJSON *o, const char *k, const char *v) { cJSON_AddStringToObject(o, k, v); }
 
 static void add_date(cJSON *o, const char *k, uint32_t ymd) {
-  char s[9];
+  char s[16];
   ymd_str(ymd, s);
   cJSON_AddStringToObject(o, k, s);
 }
