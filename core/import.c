@@ -138,14 +138,14 @@ static void *parser_main(void *arg) {
     size_t off, end;
     struct chunk *c;
 
+    /* The next chunk's slot is free once the writer has consumed the chunk
+     * RING before it. Another parser may take that chunk while this one
+     * waits, so the sequence number is read only after the wait. */
+    while (!j->stop && j->next_off < j->len && j->next_seq >= j->consumed + RING)
+      pthread_cond_wait(&j->cv_free, &j->mu);
     if (j->stop || j->next_off >= j->len)
       break;
     seq = j->next_seq;
-    /* The slot is free once the writer has consumed the chunk RING before. */
-    while (!j->stop && seq >= j->consumed + RING)
-      pthread_cond_wait(&j->cv_free, &j->mu);
-    if (j->stop)
-      break;
     off = j->next_off;
     end = off + CHUNK_BYTES < j->len ? off + CHUNK_BYTES : j->len;
     if (end < j->len) {
