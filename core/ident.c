@@ -25,11 +25,17 @@ static int alnum_value(char c) {
   return -1;
 }
 
-static int uscc_value(char c) {
-  /* strchr would find the terminator for c == '\0'. */
-  const char *p = c != '\0' ? strchr(uscc_set, c) : NULL;
-  return p != NULL ? (int)(p - uscc_set) : -1;
-}
+/* Value + 1 of each character of uscc_set, 0 for the rest: a table, as
+ * every identifier checked holds two credit codes. */
+static const unsigned char uscc_tab[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,
+    ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14,
+    ['E'] = 15, ['F'] = 16, ['G'] = 17, ['H'] = 18, ['J'] = 19, ['K'] = 20, ['L'] = 21,
+    ['M'] = 22, ['N'] = 23, ['P'] = 24, ['Q'] = 25, ['R'] = 26, ['T'] = 27, ['U'] = 28,
+    ['W'] = 29, ['X'] = 30, ['Y'] = 31,
+};
+
+static int uscc_value(char c) { return (int)uscc_tab[(unsigned char)c] - 1; }
 
 static int all_digits(const char *s, size_t len) {
   for (size_t i = 0; i < len; i++)

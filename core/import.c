@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/cert.h"
+#include "core/json.h"
 #include "core/record.h"
 
 #define CHUNK_BYTES (256 * 1024)
@@ -102,7 +103,8 @@ static int parse_line(struct job *j, const char *line, size_t len, struct chunk 
   return 0;
 }
 
-static void parse_chunk(struct job *j, struct chunk *c, size_t off, cg_buf_t *body) {
+static void parse_chunk(struct job *j, struct chunk *c, size_t off, cg_buf_t *body,
+                        cg_json_arena_t *arena) {
   const char *p = j->data + off, *end = j->data + c->end;
 
   while (p < end) {
@@ -114,6 +116,8 @@ static void parse_chunk(struct job *j, struct chunk *c, size_t off, cg_buf_t *bo
       len--;
     if (len > 0) {
       int err = parse_line(j, p, len, c, body);
+      if (arena != NULL)
+        cg_json_arena_reset(arena);
       if (err != 0) {
         c->err = err;
         c->bad = c->lines;
@@ -129,8 +133,11 @@ static void parse_chunk(struct job *j, struct chunk *c, size_t off, cg_buf_t *bo
 
 static void *parser_main(void *arg) {
   struct job *j = arg;
+  /* Enough for the cJSON tree of the largest line accepted. */
+  cg_json_arena_t *arena = cg_json_arena_new((size_t)16 * CG_CERT_LINE_MAX);
   cg_buf_t body;
 
+  cg_json_arena_enter(arena);
   cg_buf_init(&body, CG_CERT_BODY_MAX);
   pthread_mutex_lock(&j->mu);
   for (;;) {
@@ -162,7 +169,7 @@ static void *parser_main(void *arg) {
     cg_buf_reset(&c->out);
     pthread_mutex_unlock(&j->mu);
 
-    parse_chunk(j, c, off, &body);
+    parse_chunk(j, c, off, &body, arena);
 
     pthread_mutex_lock(&j->mu);
     c->ready = 1;
@@ -170,6 +177,8 @@ static void *parser_main(void *arg) {
   }
   pthread_mutex_unlock(&j->mu);
   cg_buf_free(&body);
+  cg_json_arena_enter(NULL);
+  cg_json_arena_free(arena);
   return NULL;
 }
 

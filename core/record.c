@@ -6,7 +6,7 @@
  *    8 u32 trust_gen   12 u32 issued   16 u32 effective   20 u32 expiring
  *   24 u64 fetched_at  32 u64 etag     40 u8[16] holder_key
  *   56 u32 body_len    60 u16 sig_len  62 u16 0
- *   64 body[body_len] signer[32] sig[sig_len]
+ *   64 body[body_len] signer[32] sig[sig_len] (base64 text)
  */
 #include "core/record.h"
 
@@ -49,7 +49,7 @@ static int fields_ok(const cg_record_t *r) {
          r->source <= CG_SOURCE_PROVINCE &&
          (r->holder_type == CG_HOLDER_CITIZEN || r->holder_type == CG_HOLDER_ORG) &&
          (r->seal_alg == CG_SEAL_ES256 || r->seal_alg == CG_SEAL_RS256) && r->sig_len > 0 &&
-         r->sig_len <= CG_SEAL_SIG_MAX && r->body_len <= CG_CERT_BODY_MAX;
+         r->sig_len <= CG_SEAL_B64_MAX && r->body_len <= CG_CERT_BODY_MAX;
 }
 
 int cg_record_encode(cg_record_t *r, cg_buf_t *out) {
@@ -113,7 +113,7 @@ int cg_record_decode(const void *p, size_t len, cg_record_t *r) {
     return CG_ERECORD;
   r->body = (const char *)h + CG_RECORD_HEADER;
   r->signer = h + CG_RECORD_HEADER + r->body_len;
-  r->sig = r->signer + CG_SEAL_FPR_LEN;
+  r->sig = (const char *)r->signer + CG_SEAL_FPR_LEN;
   if (!fields_ok(r))
     return CG_ERECORD;
   return 0;
@@ -124,6 +124,7 @@ void cg_record_seal(const cg_record_t *r, cg_seal_t *out) {
   memcpy(out->signer, r->signer, CG_SEAL_FPR_LEN);
   out->sig_len = r->sig_len;
   memcpy(out->sig, r->sig, r->sig_len);
+  out->sig[r->sig_len] = '\0';
 }
 
 void cg_record_holder_key(int holder_type, const char *code, size_t len,

@@ -2,6 +2,9 @@
  *
  *   header (64 bytes, little-endian, versioned) | canonical body | seal
  *
+ * The seal is the signer fingerprint and the signature in base64, the form
+ * answers carry, so serving never encodes it.
+ *
  * The header carries what the request path needs without parsing the body:
  * status, dates, seal state and the trust generation it was checked under,
  * the XXH3 ETag and the holder index key. Encoding and decoding check every
@@ -53,7 +56,7 @@ typedef struct cg_record {
   uint32_t body_len;
   uint8_t seal_alg;                /* cg_seal_alg_t */
   const uint8_t *signer;           /* CG_SEAL_FPR_LEN bytes */
-  const uint8_t *sig;
+  const char *sig;                 /* base64, as in the seal object */
   uint16_t sig_len;
 } cg_record_t;
 

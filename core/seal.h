@@ -3,7 +3,10 @@
  *
  * A seal is the algorithm, the SHA-256 fingerprint of the signer's X.509
  * certificate (its DER) and the signature over SHA-256(canonical body).
- * This file signs; verification comes with issue 5 through the same types.
+ * The signature is kept in base64, the form it has in JSON and in the
+ * store: it is encoded once when sealed and decoded only when verified, so
+ * neither import nor serving pays for base64. This file signs; verification
+ * comes with issue 5 through the same types.
  */
 #ifndef CG_SEAL_H
 #define CG_SEAL_H
@@ -14,7 +17,8 @@
 #include "core/error.h"
 
 #define CG_SEAL_FPR_LEN 32   /* SHA-256 of the signer certificate's DER */
-#define CG_SEAL_SIG_MAX 512  /* RSA-4096 signatures fit */
+#define CG_SEAL_SIG_MAX 512  /* bytes of signature: RSA-4096 fits */
+#define CG_SEAL_B64_MAX 684  /* its base64: 4 * ceil(512 / 3) */
 
 typedef enum cg_seal_alg {
   CG_SEAL_NONE = 0,
@@ -26,8 +30,8 @@ typedef enum cg_seal_alg {
 typedef struct cg_seal {
   cg_seal_alg_t alg;
   uint8_t signer[CG_SEAL_FPR_LEN];
-  uint16_t sig_len;
-  uint8_t sig[CG_SEAL_SIG_MAX];
+  uint16_t sig_len;                /* characters of base64 in sig */
+  char sig[CG_SEAL_B64_MAX + 1];   /* standard base64 with padding, NUL-terminated */
 } cg_seal_t;
 
 /* "ES256" / "RS256" for an algorithm, NULL for another value. */
@@ -37,8 +41,13 @@ cg_seal_alg_t cg_seal_alg_parse(const char *s, size_t len);
 
 struct cg_signer;
 
+/* 1 if s[0..len) is standard base64 (RFC 4648 §4, padded) of 1 to
+ * CG_SEAL_SIG_MAX bytes. A check of form, not a decoder: decoding is
+ * mbedTLS's, when a seal is verified. */
+int cg_seal_b64_valid(const char *s, size_t len);
+
 /* Seals body: signs SHA-256(body) with the signer's private key and fills
- * out. The signer must not be used by another thread at the same time.
+ * out (signature in base64). The signer must not be used by another thread at the same time.
  * Returns 0, or CG_ECRYPTO. */
 int cg_seal_sign(struct cg_signer *signer, const void *body, size_t len, cg_seal_t *out);
 

@@ -9,6 +9,7 @@
  * usage: check_demo DIR        exit 0 when all holds, 1 with reasons else.
  */
 #include <cjson/cJSON.h>
+#include <mbedtls/base64.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/x509_crt.h>
@@ -123,8 +124,13 @@ static int check_one(void *arg, cg_slice_t key, cg_slice_t val) {
       FAIL("%s: signer does not chain to the demo CA (flags %#x)", ident, flags);
     if (mbedtls_x509_crt_check_key_usage(&crt, MBEDTLS_X509_KU_DIGITAL_SIGNATURE) != 0)
       FAIL("%s: signer lacks digitalSignature", ident);
+    uint8_t raw[CG_SEAL_SIG_MAX];
+    size_t raw_len = 0;
     mbedtls_sha256_ret((const unsigned char *)rec.body, rec.body_len, hash, 0);
-    if (mbedtls_pk_verify(&crt.pk, MBEDTLS_MD_SHA256, hash, 32, rec.sig, rec.sig_len) != 0)
+    if (mbedtls_base64_decode(raw, sizeof raw, &raw_len, (const unsigned char *)rec.sig,
+                              rec.sig_len) != 0)
+      FAIL("%s: signature is not base64", ident);
+    else if (mbedtls_pk_verify(&crt.pk, MBEDTLS_MD_SHA256, hash, 32, raw, raw_len) != 0)
       FAIL("%s: seal does not verify", ident);
     if (mbedtls_pk_get_type(&crt.pk) == MBEDTLS_PK_ECKEY && rec.seal_alg == CG_SEAL_ES256)
       c->es++;

@@ -173,10 +173,16 @@ static const char *write_file(const fixture_t *f, const char *name, const cg_buf
   return path;
 }
 
+/* Imports path with that many parser threads. A pipeline that loses a
+ * chunk hangs rather than fails, so an alarm bounds each import. */
 static int import(cg_store_t *s, const char *path, int threads, cg_import_result_t *res) {
   cg_import_opts_t o = {.threads = threads};
+  int err;
   memset(res, 0xee, sizeof *res);
-  return cg_import_file(s, path, &o, res);
+  alarm(120);
+  err = cg_import_file(s, path, &o, res);
+  alarm(0);
+  return err;
 }
 
 /* ---- checking a store against a model ------------------------------------- */

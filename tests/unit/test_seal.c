@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <mbedtls/base64.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/x509_crt.h>
@@ -83,6 +84,21 @@ static int verify(const cg_signer_t *s, const void *data, size_t len, const uint
   return rc;
 }
 
+/* The seal carries its signature in base64; a verifier decodes it first. */
+static size_t raw_sig(const cg_seal_t *seal, uint8_t *out, size_t cap) {
+  size_t n = 0;
+  assert_true(cg_seal_b64_valid(seal->sig, seal->sig_len));
+  assert_int_equal(mbedtls_base64_decode(out, cap, &n, (const unsigned char *)seal->sig,
+                                         seal->sig_len), 0);
+  return n;
+}
+
+static int verify_seal(const cg_signer_t *s, const void *data, size_t len, const cg_seal_t *seal) {
+  uint8_t raw[CG_SEAL_SIG_MAX];
+  size_t n = raw_sig(seal, raw, sizeof raw);
+  return verify(s, data, len, raw, n);
+}
+
 static void check_seal(cg_signer_t *s, cg_seal_alg_t alg) {
   cg_seal_t seal;
   char *copy = strdup(body);
@@ -93,36 +109,38 @@ static void check_seal(cg_signer_t *s, cg_seal_alg_t alg) {
   assert_int_equal(cg_seal_sign(s, body, len, &seal), 0);
   assert_int_equal(seal.alg, alg);
   assert_memory_equal(seal.signer, cg_signer_fingerprint(s), CG_SEAL_FPR_LEN);
+  uint8_t raw[CG_SEAL_SIG_MAX];
+  size_t raw_len = raw_sig(&seal, raw, sizeof raw);
+  assert_int_equal(strlen(seal.sig), seal.sig_len); /* NUL-terminated base64 */
   if (alg == CG_SEAL_RS256) {
-    assert_int_equal(seal.sig_len, 256);
+    assert_int_equal(raw_len, 256);
+    assert_int_equal(seal.sig_len, 344);
   } else {
     /* DER: SEQUENCE { INTEGER r, INTEGER s }, at most 72 bytes on P-256. */
-    assert_in_range(seal.sig_len, 8, 72);
-    assert_int_equal(seal.sig[0], 0x30);
-    assert_int_equal(seal.sig[1], seal.sig_len - 2);
+    assert_in_range(raw_len, 8, 72);
+    assert_int_equal(raw[0], 0x30);
+    assert_int_equal(raw[1], raw_len - 2);
   }
-  for (size_t i = seal.sig_len; i < sizeof seal.sig; i++)
-    assert_int_equal(seal.sig[i], 0);
 
-  assert_int_equal(verify(s, body, len, seal.sig, seal.sig_len), 0);
+  assert_int_equal(verify(s, body, len, raw, raw_len), 0);
 
   /* One flipped byte of the body, at either end or in the middle. */
   size_t at[] = {0, len / 2, len - 1};
   for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
     copy[at[i]] ^= 0x01;
-    assert_int_not_equal(verify(s, copy, len, seal.sig, seal.sig_len), 0);
+    assert_int_not_equal(verify(s, copy, len, raw, raw_len), 0);
     copy[at[i]] ^= 0x01;
   }
-  assert_int_not_equal(verify(s, body, len - 1, seal.sig, seal.sig_len), 0);
+  assert_int_not_equal(verify(s, body, len - 1, raw, raw_len), 0);
 
   /* One flipped byte of the signature: in r, in s, the last. */
-  size_t sat[] = {8, seal.sig_len / 2 + 4, seal.sig_len - 1u};
+  size_t sat[] = {8, raw_len / 2 + 4, raw_len - 1u};
   for (size_t i = 0; i < sizeof sat / sizeof sat[0]; i++) {
-    seal.sig[sat[i]] ^= 0x01;
-    assert_int_not_equal(verify(s, body, len, seal.sig, seal.sig_len), 0);
-    seal.sig[sat[i]] ^= 0x01;
+    raw[sat[i]] ^= 0x01;
+    assert_int_not_equal(verify(s, body, len, raw, raw_len), 0);
+    raw[sat[i]] ^= 0x01;
   }
-  assert_int_equal(verify(s, body, len, seal.sig, seal.sig_len), 0);
+  assert_int_equal(verify(s, body, len, raw, raw_len), 0);
   free(copy);
 }
 
@@ -149,8 +167,8 @@ static void test_seal_does_not_verify_under_another_key(void **state) {
   cg_seal_t seal;
 
   assert_int_equal(cg_seal_sign(f->ec, body, strlen(body), &seal), 0);
-  assert_int_not_equal(verify(f->ca, body, strlen(body), seal.sig, seal.sig_len), 0);
-  assert_int_not_equal(verify(f->rsa, body, strlen(body), seal.sig, seal.sig_len), 0);
+  assert_int_not_equal(verify_seal(f->ca, body, strlen(body), &seal), 0);
+  assert_int_not_equal(verify_seal(f->rsa, body, strlen(body), &seal), 0);
   assert_memory_not_equal(seal.signer, cg_signer_fingerprint(f->ca), CG_SEAL_FPR_LEN);
 }
 
@@ -159,10 +177,10 @@ static void test_seal_empty_body(void **state) {
   cg_seal_t seal;
 
   assert_int_equal(cg_seal_sign(f->ec, NULL, 0, &seal), 0);
-  assert_int_equal(verify(f->ec, "", 0, seal.sig, seal.sig_len), 0);
+  assert_int_equal(verify_seal(f->ec, "", 0, &seal), 0);
   assert_int_equal(cg_seal_sign(f->rsa, "", 0, &seal), 0);
-  assert_int_equal(verify(f->rsa, "", 0, seal.sig, seal.sig_len), 0);
-  assert_int_not_equal(verify(f->rsa, "x", 1, seal.sig, seal.sig_len), 0);
+  assert_int_equal(verify_seal(f->rsa, "", 0, &seal), 0);
+  assert_int_not_equal(verify_seal(f->rsa, "x", 1, &seal), 0);
 }
 
 /* A signer loaded from PEM, with its own DRBG, seals as the original: its
@@ -182,11 +200,34 @@ static void test_seal_by_loaded_signer(void **state) {
     assert_int_equal(cg_seal_sign(copy, body, strlen(body), &seal), 0);
     assert_int_equal(seal.alg, cg_signer_alg(srcs[i]));
     assert_memory_equal(seal.signer, cg_signer_fingerprint(srcs[i]), CG_SEAL_FPR_LEN);
-    assert_int_equal(verify(srcs[i], body, strlen(body), seal.sig, seal.sig_len), 0);
+    assert_int_equal(verify_seal(srcs[i], body, strlen(body), &seal), 0);
     cg_signer_free(copy);
     free(cert);
     free(key);
   }
+}
+
+static void test_b64_form(void **state) {
+  char big[CG_SEAL_B64_MAX + 8];
+  (void)state;
+  assert_true(cg_seal_b64_valid("AAAA", 4));
+  assert_true(cg_seal_b64_valid("AA==", 4));
+  assert_true(cg_seal_b64_valid("AAA=", 4));
+  assert_true(cg_seal_b64_valid("ab+/", 4));
+  assert_false(cg_seal_b64_valid("", 0));
+  assert_false(cg_seal_b64_valid("AAA", 3));      /* not a multiple of 4 */
+  assert_false(cg_seal_b64_valid("A===", 4));     /* three pads */
+  assert_false(cg_seal_b64_valid("A=AA", 4));     /* pad inside */
+  assert_false(cg_seal_b64_valid("AA-_", 4));     /* base64url is not base64 */
+  assert_false(cg_seal_b64_valid("AA A", 4));
+  assert_false(cg_seal_b64_valid("AA\0A", 4));
+  /* 684 characters decode to 513 bytes unless padded down to 512. */
+  memset(big, 'A', sizeof big);
+  assert_false(cg_seal_b64_valid(big, CG_SEAL_B64_MAX));
+  big[CG_SEAL_B64_MAX - 1] = '=';
+  big[CG_SEAL_B64_MAX - 2] = '=';
+  assert_true(cg_seal_b64_valid(big, CG_SEAL_B64_MAX));
+  assert_false(cg_seal_b64_valid(big, CG_SEAL_B64_MAX + 4));
 }
 
 static void test_alg_names(void **state) {
@@ -230,6 +271,7 @@ int main(void) {
       cmocka_unit_test(test_seal_does_not_verify_under_another_key),
       cmocka_unit_test(test_seal_empty_body),
       cmocka_unit_test(test_seal_by_loaded_signer),
+      cmocka_unit_test(test_b64_form),
       cmocka_unit_test(test_alg_names),
       cmocka_unit_test(test_alg_parse_rejects),
   };
