@@ -167,6 +167,14 @@ static int write_string(cg_buf_t *out, const char *str, cg_why_t *why) {
       i++;
       continue;
     }
+    /* Most text here is CJK: three-byte sequences led by E1..EC or EE..EF
+     * are valid whenever two continuation bytes follow (no overlong form,
+     * no surrogate is possible), so they skip the general decoder. */
+    if (c >= 0xe1 && c != 0xed && c <= 0xef && len - i > 2 && (s[i + 1] & 0xc0) == 0x80 &&
+        (s[i + 2] & 0xc0) == 0x80) {
+      i += 3;
+      continue;
+    }
     if (c >= 0x80) {
       size_t n;
       unsigned cp;

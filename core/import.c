@@ -203,6 +203,12 @@ static int write_chunk(cg_store_writer_t *w, struct chunk *c, cg_import_result_t
   return 0;
 }
 
+static double mono(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int ncores(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n < 1 ? 1 : n > THREADS_MAX ? THREADS_MAX : (int)n;
@@ -215,6 +221,7 @@ int cg_import_buffer(cg_store_t *s, const char *data, size_t len, const cg_impor
   cg_store_writer_t *w = NULL;
   struct job *j;
   int nth, started = 0, err = 0;
+  double t0 = mono(), t1;
 
   if (o == NULL)
     o = &defaults;
@@ -283,10 +290,13 @@ done:
   pthread_mutex_unlock(&j->mu);
   for (int i = 0; i < started; i++)
     pthread_join(th[i], NULL);
+  t1 = mono();
+  res->load_seconds = t1 - t0;
   if (w != NULL) {
     if (err == 0) {
       if ((err = cg_store_write_commit(w)) != 0)
         cg_why_set(&res->why, err, "cannot commit: %s", cg_strerror(err));
+      res->commit_seconds = mono() - t1;
     } else {
       cg_store_write_abort(w);
     }

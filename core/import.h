@@ -29,6 +29,8 @@ typedef struct cg_import_result {
   uint64_t records;   /* certificates stored */
   uint64_t replaced;  /* of which replaced one already there */
   uint64_t bad_line;  /* 1-based line of the first bad record; 0 if none */
+  double load_seconds;   /* parsing and writing the records */
+  double commit_seconds; /* filing the holder index, committing, syncing */
   cg_why_t why;       /* what was wrong with it, or with the import */
 } cg_import_result_t;
 
