@@ -152,12 +152,22 @@ static const unsigned char plain[256] = {
  * escaping; runs of plain bytes are copied whole. */
 static int write_string(cg_buf_t *out, const char *str, cg_why_t *why) {
   const unsigned char *s = (const unsigned char *)str;
-  size_t len = strlen(str), i = 0, from = 0;
+  size_t len = strlen(str), i = 0, from = 0, need = len * 6 + 2;
   char *p;
   int err;
 
-  /* Worst case every byte becomes \u00XX. */
-  if ((err = cg_buf_reserve(out, len * 6 + 2)) != 0)
+  /* Worst case every byte becomes \u00XX. Where that would pass the bound,
+   * count exactly: a long string (a photo in base64) must fit whenever its
+   * canonical form does. */
+  if (need > out->max - out->len) {
+    need = len + 2;
+    for (size_t k = 0; k < len; k++)
+      if (s[k] == '"' || s[k] == '\\' || (s[k] < 0x20 && strchr("\b\f\n\r\t", s[k]) != NULL))
+        need += 1;
+      else if (s[k] < 0x20)
+        need += 5;
+  }
+  if ((err = cg_buf_reserve(out, need)) != 0)
     return err;
   p = out->base + out->len;
   *p++ = '"';

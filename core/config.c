@@ -101,6 +101,18 @@ static const struct {
 } directives[] = {
     {"server", "listen", K_STRING, FIELD(listen), 0},
     {"server", "workers", K_UINT, FIELD(workers), 1024},
+    {"server", "header_timeout", K_UINT, FIELD(header_timeout_ms), 3600000},
+    {"server", "body_timeout", K_UINT, FIELD(body_timeout_ms), 3600000},
+    {"server", "idle_timeout", K_UINT, FIELD(idle_timeout_ms), 3600000},
+    {"server", "write_timeout", K_UINT, FIELD(write_timeout_ms), 3600000},
+    {"server", "drain_delay", K_UINT, FIELD(drain_delay_ms), 3600000},
+    {"server", "drain_timeout", K_UINT, FIELD(drain_timeout_ms), 3600000},
+    {"server", "max_header_bytes", K_UINT, FIELD(max_header_bytes), 1u << 20},
+    {"server", "max_headers", K_UINT, FIELD(max_headers), 1000},
+    {"server", "max_body_bytes", K_UINT, FIELD(max_body_bytes), 64u << 20},
+    {"server", "max_connections", K_UINT, FIELD(max_connections), 1000000},
+    {"server", "access_log", K_PATH, FIELD(access_log), 0},
+    {"server", "access_log_sample", K_UINT, FIELD(access_log_sample), 1000000},
     {"store", "path", K_PATH, FIELD(store_path), 0},
     {"store", "map_size", K_SIZE, FIELD(map_size), 0},
     {"store", "max_readers", K_UINT, FIELD(max_readers), 1u << 20},
@@ -108,6 +120,7 @@ static const struct {
     {"token", "keyring", K_PATH, FIELD(keyring), 0},
     {"token", "max_ttl", K_UINT, FIELD(token_max_ttl), 86400},
 };
+_Static_assert(sizeof directives / sizeof *directives <= 32, "one bit each in load.seen");
 
 __attribute__((format(printf, 3, 4))) static int fail(struct load *l, int line,
                                                        const char *fmt, ...) {
@@ -296,6 +309,17 @@ int cg_config_load(cg_config_t **out, const char *path, cg_why_t *why) {
   c->map_size = 64ULL << 30;
   c->max_readers = 1024;
   c->token_max_ttl = 300;
+  c->header_timeout_ms = 10000;
+  c->body_timeout_ms = 10000;
+  c->idle_timeout_ms = 75000;
+  c->write_timeout_ms = 30000;
+  c->drain_delay_ms = 5000;
+  c->drain_timeout_ms = 30000;
+  c->max_header_bytes = 16384;
+  c->max_headers = 64;
+  c->max_body_bytes = 65536;
+  c->max_connections = 20000;
+  c->access_log_sample = 1;
 
   if ((f = fopen(path, "r")) == NULL) {
     free(c);
@@ -318,6 +342,14 @@ int cg_config_load(cg_config_t **out, const char *path, cg_why_t *why) {
     l.err = cg_why_set(why, CG_ECONFIG, "%s: [store] path is required", path);
   if (l.err == 0 && (c->listen[0] == '\0' || strrchr(c->listen, ':') == NULL))
     l.err = cg_why_set(why, CG_ECONFIG, "%s: [server] listen must be HOST:PORT", path);
+  if (l.err == 0 && (c->header_timeout_ms == 0 || c->body_timeout_ms == 0 ||
+                     c->idle_timeout_ms == 0 || c->write_timeout_ms == 0))
+    l.err = cg_why_set(why, CG_ECONFIG, "%s: [server] timeouts must be at least 1 ms", path);
+  if (l.err == 0 && (c->max_header_bytes < 256 || c->max_headers < 4 || c->access_log_sample == 0))
+    l.err = cg_why_set(why, CG_ECONFIG,
+                       "%s: [server] max_header_bytes >= 256, max_headers >= 4 and "
+                       "access_log_sample >= 1",
+                       path);
   if (l.err == 0 && c->max_readers < 8)
     l.err = cg_why_set(why, CG_ECONFIG, "%s: [store] max_readers must be at least 8", path);
   if (l.err == 0 && c->map_size < (1u << 20))

@@ -35,6 +35,18 @@ typedef struct cg_config {
   char path[4096];          /* the file it was read from */
   char listen[256];         /* server.listen, "HOST:PORT" */
   int workers;              /* server.workers; 0: one per core */
+  unsigned header_timeout_ms;   /* server.header_timeout: whole request head */
+  unsigned body_timeout_ms;     /* server.body_timeout: between body reads */
+  unsigned idle_timeout_ms;     /* server.idle_timeout: keep-alive between requests */
+  unsigned write_timeout_ms;    /* server.write_timeout: a write making no progress */
+  unsigned drain_delay_ms;      /* server.drain_delay: /readyz 503 before closing */
+  unsigned drain_timeout_ms;    /* server.drain_timeout: then everything closes */
+  unsigned max_header_bytes;    /* server.max_header_bytes (431) */
+  unsigned max_headers;         /* server.max_headers (431) */
+  unsigned max_body_bytes;      /* server.max_body_bytes (413) */
+  unsigned max_connections;     /* server.max_connections, per worker */
+  char access_log[4096];        /* server.access_log: a path, or empty for off */
+  unsigned access_log_sample;   /* server.access_log_sample: one request in N */
   char store_path[4096];    /* store.path */
   uint64_t map_size;        /* store.map_size, bytes */
   unsigned max_readers;     /* store.max_readers */

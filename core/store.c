@@ -318,16 +318,15 @@ int cg_store_write_begin(cg_store_t *s, int flags, cg_store_writer_t **out) {
   w->bulk = (flags & CG_STORE_BULK) != 0;
   w->append = w->bulk;
   cg_buf_init(&w->idents, UINT32_MAX);
-  if (w->bulk)
-    /* One sync at commit (cg_store_write_commit) instead of LMDB's own:
-     * the same durability for a single large transaction, less waiting. */
-    mdb_env_set_flags(s->env, MDB_NOSYNC, 1);
   if ((rc = mdb_txn_begin(s->env, NULL, 0, &w->txn)) != 0) {
-    if (w->bulk)
-      mdb_env_set_flags(s->env, MDB_NOSYNC, 0);
     free(w);
     return xlate(rc);
   }
+  if (w->bulk)
+    /* One sync at commit (cg_store_write_commit) instead of LMDB's own:
+     * the same durability for a single large transaction, less waiting.
+     * Set under the write lock, so no other writer commits meanwhile. */
+    mdb_env_set_flags(s->env, MDB_NOSYNC, 1);
   *out = w;
   return 0;
 }

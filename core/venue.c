@@ -7,7 +7,11 @@
 #include <mbedtls/entropy.h>
 #include <mbedtls/sha256.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <uthash.h>
+
+#include "core/store.h"
 
 static const char hexdig[] = "0123456789abcdef";
 
@@ -144,4 +148,111 @@ int cg_venue_decode(const char *p, size_t len, cg_venue_t *v) {
 done:
   cJSON_Delete(o);
   return err;
+}
+
+/* ---- registry --------------------------------------------------------------- */
+
+struct entry {
+  cg_venue_t v;
+  UT_hash_handle by_hash;
+  UT_hash_handle by_id;
+};
+
+struct cg_venue_registry {
+  struct entry *by_hash, *by_id;
+  size_t n;
+};
+
+void cg_venue_registry_free(cg_venue_registry_t *r) {
+  struct entry *e, *tmp;
+  if (r == NULL)
+    return;
+  HASH_ITER(by_id, r->by_id, e, tmp) {
+    HASH_DELETE(by_id, r->by_id, e);
+    HASH_DELETE(by_hash, r->by_hash, e);
+    free(e);
+  }
+  free(r);
+}
+
+struct load_ctx {
+  cg_venue_registry_t *r;
+  cg_why_t *why;
+};
+
+static int load_one(void *arg, cg_slice_t key, cg_slice_t val) {
+  struct load_ctx *x = arg;
+  struct entry *e = calloc(1, sizeof *e), *dup;
+
+  if (e == NULL)
+    return CG_ENOMEM;
+  if (cg_venue_decode(val.base, val.len, &e->v) != 0 || !cg_venue_id_valid(e->v.id)) {
+    free(e);
+    return cg_why_set(x->why, CG_ERECORD, "venue %.*s: corrupt record", (int)key.len, key.base);
+  }
+  /* Two venues with one key cannot be told apart: refuse the registry. */
+  HASH_FIND(by_hash, x->r->by_hash, e->v.key_hash, CG_VENUE_HASH_LEN, dup);
+  if (dup != NULL) {
+    cg_why_set(x->why, CG_ERECORD, "venues %s and %s share a key", dup->v.id, e->v.id);
+    free(e);
+    return CG_ERECORD;
+  }
+  HASH_ADD(by_hash, x->r->by_hash, v.key_hash, CG_VENUE_HASH_LEN, e);
+  HASH_ADD(by_id, x->r->by_id, v.id, strlen(e->v.id), e);
+  x->r->n++;
+  return 0;
+}
+
+int cg_venue_registry_load(cg_store_t *s, cg_venue_registry_t **out, cg_why_t *why) {
+  struct load_ctx x = {calloc(1, sizeof(cg_venue_registry_t)), why};
+  cg_store_reader_t *rd = NULL;
+  int err;
+
+  *out = NULL;
+  if (x.r == NULL)
+    return CG_ENOMEM;
+  if ((err = cg_store_reader_open(s, &rd)) == 0 && (err = cg_store_reader_begin(rd)) == 0) {
+    err = cg_store_each(rd, CG_DB_VENUE, load_one, &x);
+    cg_store_reader_end(rd);
+  }
+  cg_store_reader_close(rd);
+  if (err != 0) {
+    cg_venue_registry_free(x.r);
+    return err;
+  }
+  *out = x.r;
+  return 0;
+}
+
+const cg_venue_t *cg_venue_registry_find(const cg_venue_registry_t *r, const char *key,
+                                         size_t len) {
+  uint8_t h[CG_VENUE_HASH_LEN];
+  struct entry *e;
+
+  cg_venue_key_hash(key, len, h);
+  HASH_FIND(by_hash, r->by_hash, h, CG_VENUE_HASH_LEN, e);
+  /* The table found the digest by its own (not constant-time) compare;
+   * confirm it the way a key must be compared. */
+  if (e == NULL || mbedtls_ct_memcmp(h, e->v.key_hash, CG_VENUE_HASH_LEN) != 0)
+    return NULL;
+  return &e->v;
+}
+
+const cg_venue_t *cg_venue_registry_get(const cg_venue_registry_t *r, const char *id) {
+  struct entry *e;
+  HASH_FIND(by_id, r->by_id, id, strlen(id), e);
+  return e ? &e->v : NULL;
+}
+
+size_t cg_venue_registry_count(const cg_venue_registry_t *r) { return r->n; }
+
+int cg_venue_registry_each(const cg_venue_registry_t *r, int (*cb)(void *, const cg_venue_t *),
+                           void *arg) {
+  struct entry *e, *tmp;
+  HASH_ITER(by_id, r->by_id, e, tmp) {
+    int rc = cb(arg, &e->v);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
 }

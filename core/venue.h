@@ -45,3 +45,25 @@ int cg_venue_decode(const char *p, size_t len, cg_venue_t *v);
 int cg_venue_id_valid(const char *id);
 
 #endif
+
+/* ---- the registry: every venue, found by its key --------------------------- */
+
+struct cg_store;
+typedef struct cg_venue_registry cg_venue_registry_t;
+
+/* Reads every venue from the store into an immutable registry (one snapshot,
+ * shared read-only by all workers; a reload builds a new one). Returns 0, or
+ * CG_ERECORD / CG_ESTORE / CG_ENOMEM with why. */
+int cg_venue_registry_load(struct cg_store *s, cg_venue_registry_t **out, cg_why_t *why);
+void cg_venue_registry_free(cg_venue_registry_t *r);
+/* The venue whose key is key[0..len), or NULL (unknown key). A disabled
+ * venue is returned too: the caller refuses it. The digest of the
+ * presented key is looked up, then compared in constant time. */
+const cg_venue_t *cg_venue_registry_find(const cg_venue_registry_t *r, const char *key, size_t len);
+/* The venue with this id, or NULL. */
+const cg_venue_t *cg_venue_registry_get(const cg_venue_registry_t *r, const char *id);
+size_t cg_venue_registry_count(const cg_venue_registry_t *r);
+/* Calls cb for each venue (in no particular order) until it returns non-zero,
+ * which is returned. */
+int cg_venue_registry_each(const cg_venue_registry_t *r, int (*cb)(void *arg, const cg_venue_t *v),
+                           void *arg);

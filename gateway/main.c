@@ -1,19 +1,300 @@
-/* certgw — the gateway (issue 3 turns this into the server). */
+/* certgw — the gateway: main thread.
+ *
+ * Loads the config, opens the store, binds one SO_REUSEPORT socket per
+ * worker and starts the workers; then it only handles signals. SIGTERM
+ * drains (readiness 503 for drain_delay, listeners closed, in-flight
+ * requests finished, exit 0 within drain_timeout); SIGHUP reloads config
+ * and venues into a new snapshot, or keeps the old one if the new is bad.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "core/json.h"
+#include "core/store.h"
+#include "gateway/server.h"
+#include "gateway/worker.h"
+
+static cg_server_t srv = {.log_fd = -1};
+static uv_signal_t sig_term, sig_int, sig_hup;
+static uv_timer_t tick, drain_timer;
+static uint64_t drain_deadline_ms;
 
 static void usage(FILE *f) {
   fputs("usage: certgw -c FILE [--check] [--workers N] [--listen ADDR:PORT]\n"
         "\n"
-        "The serving gateway arrives with issue 3.\n",
+        "  -c, --config FILE     the configuration (conf/certgw.conf explains every key)\n"
+        "      --check           validate FILE (config, store, venues and their scopes)\n"
+        "                        and exit 0, or print what is wrong and exit 1\n"
+        "  -w, --workers N       worker threads (default: the config's, else one per core)\n"
+        "  -l, --listen ADDR     HOST:PORT to listen on (default: the config's)\n"
+        "  -h, --help            this text\n"
+        "  -V, --version         the version\n"
+        "\n"
+        "Signals: SIGTERM (or SIGINT) drains and exits 0; SIGHUP reloads config and venues.\n",
         f);
 }
 
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...) {
+  va_list ap;
+  fputs("certgw: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+/* ---- runtime snapshots --------------------------------------------------------- */
+
+struct scope_check {
+  const cg_config_t *cfg;
+  cg_why_t *why;
+};
+
+static int check_scope(void *arg, const cg_venue_t *v) {
+  struct scope_check *x = arg;
+  if (cg_config_scope(x->cfg, v->scope) == NULL)
+    return cg_why_set(x->why, CG_ECONFIG, "venue %s names scope \"%s\", which %s does not define",
+                      v->id, v->scope, x->cfg->path);
+  return 0;
+}
+
+static void runtime_free(cg_runtime_t *rt) {
+  if (rt == NULL)
+    return;
+  cg_venue_registry_free(rt->venues);
+  cg_config_free(rt->cfg);
+  free(rt);
+}
+
+/* Config and venues as one snapshot; every venue's scope must exist. */
+static int load_runtime(const char *path, cg_store_t *store, cg_runtime_t **out, cg_why_t *why) {
+  cg_runtime_t *rt = calloc(1, sizeof *rt);
+  struct scope_check x = {NULL, why};
+  int err;
+
+  if (rt == NULL)
+    return CG_ENOMEM;
+  if ((err = cg_config_load(&rt->cfg, path, why)) != 0 ||
+      (err = cg_venue_registry_load(store, &rt->venues, why)) != 0)
+    goto fail;
+  x.cfg = rt->cfg;
+  if ((err = cg_venue_registry_each(rt->venues, check_scope, &x)) != 0)
+    goto fail;
+  *out = rt;
+  return 0;
+fail:
+  runtime_free(rt);
+  return err;
+}
+
+static int open_store(const cg_config_t *c, int readonly, cg_store_t **out, cg_why_t *why) {
+  cg_store_opts_t o = {.path = c->store_path, .map_size = c->map_size,
+                       .max_readers = c->max_readers, .readonly = readonly};
+  return cg_store_open(out, &o, why);
+}
+
+/* ---- signals ------------------------------------------------------------------------- */
+
+static void wake_all(void) {
+  for (int i = 0; i < srv.nworkers; i++)
+    cg_worker_wake(srv.workers[i]);
+}
+
+static void on_drain_delay(uv_timer_t *t) {
+  (void)t;
+  say("drain: closing listeners, finishing in-flight requests");
+  atomic_store(&srv.state, CG_STATE_STOPPING);
+  wake_all();
+}
+
+static void on_term(uv_signal_t *s, int signum) {
+  cg_runtime_t *rt = atomic_load(&srv.rt);
+  (void)s;
+  if (srv.state >= CG_STATE_DRAINING)
+    return;
+  say("%s: draining (readiness 503 for %u ms, then at most %u ms to finish)",
+      signum == SIGINT ? "SIGINT" : "SIGTERM", rt->cfg->drain_delay_ms,
+      rt->cfg->drain_timeout_ms);
+  atomic_store(&srv.state, CG_STATE_DRAINING);
+  drain_deadline_ms = uv_now(uv_default_loop()) + rt->cfg->drain_delay_ms +
+                      rt->cfg->drain_timeout_ms;
+  uv_timer_start(&drain_timer, on_drain_delay, rt->cfg->drain_delay_ms, 0);
+}
+
+static void on_hup(uv_signal_t *s, int signum) {
+  cg_runtime_t *old = atomic_load(&srv.rt), *rt;
+  cg_why_t why = {""};
+  (void)s, (void)signum;
+
+  if (load_runtime(srv.config_path, srv.store, &rt, &why) != 0) {
+    say("SIGHUP: the new configuration is refused, the old one keeps serving: %s", why.text);
+    return;
+  }
+  if (strcmp(rt->cfg->listen, old->cfg->listen) != 0 || rt->cfg->workers != old->cfg->workers ||
+      strcmp(rt->cfg->store_path, old->cfg->store_path) != 0)
+    say("SIGHUP: listen, workers and store path take effect at the next start");
+  rt->gen = old->gen + 1;
+  rt->older = old;
+  atomic_store_explicit(&srv.rt, rt, memory_order_release);
+  wake_all();
+  say("SIGHUP: configuration %u reloaded (%zu venues)", (unsigned)rt->gen,
+      cg_venue_registry_count(rt->venues));
+}
+
+/* Frees snapshots no worker can still be using, and ends the main loop
+ * when every worker has finished (or forces them at the drain deadline). */
+static void on_tick(uv_timer_t *t) {
+  cg_runtime_t *rt = atomic_load(&srv.rt);
+  uint64_t min_gen = rt->gen;
+  int done = 0;
+  (void)t;
+
+  for (int i = 0; i < srv.nworkers; i++) {
+    uint64_t g = atomic_load(&srv.workers[i]->seen_gen);
+    if (g < min_gen)
+      min_gen = g;
+    done += atomic_load(&srv.workers[i]->done);
+  }
+  if (rt->older != NULL && min_gen == rt->gen) {
+    runtime_free(rt->older);
+    rt->older = NULL;
+  }
+  if (srv.state >= CG_STATE_STOPPING) {
+    if (done == srv.nworkers) {
+      uv_stop(uv_default_loop());
+    } else if (uv_now(uv_default_loop()) >= drain_deadline_ms) {
+      for (int i = 0; i < srv.nworkers; i++)
+        srv.workers[i]->force_close = 1;
+      wake_all();
+    }
+  }
+}
+
+/* ---- start ---------------------------------------------------------------------------- */
+
+static void raise_nofile(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+      say("cannot raise the open-files limit: %s", strerror(errno));
+  }
+}
+
 int main(int argc, char **argv) {
-  if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-    usage(stdout);
+  static const struct option opts[] = {
+      {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
+      {"workers", required_argument, NULL, 'w'}, {"listen", required_argument, NULL, 'l'},
+      {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
+      {NULL, 0, NULL, 0},
+  };
+  const char *listen = NULL;
+  int check = 0, workers = -1, c, err;
+  cg_runtime_t *rt;
+  cg_why_t why = {""};
+  cg_config_t *cfg;
+
+  while ((c = getopt_long(argc, argv, "c:w:l:hV", opts, NULL)) != -1) {
+    char *end;
+    switch (c) {
+    case 'c': srv.config_path = optarg; break;
+    case 'k': check = 1; break;
+    case 'w':
+      workers = (int)strtol(optarg, &end, 10);
+      if (*end || workers < 1 || workers > 256) {
+        say("--workers takes a number from 1 to 256");
+        return 2;
+      }
+      break;
+    case 'l': listen = optarg; break;
+    case 'h': usage(stdout); return 0;
+    case 'V': printf("certgw %s\n", CG_VERSION); return 0;
+    default: usage(stderr); return 2;
+    }
+  }
+  if (srv.config_path == NULL || optind != argc) {
+    usage(stderr);
+    return 2;
+  }
+  cg_json_init();
+
+  /* The config first, alone, so that --check names its errors exactly. */
+  if ((err = cg_config_load(&cfg, srv.config_path, &why)) != 0) {
+    say("%s", why.text);
+    return 1;
+  }
+  err = open_store(cfg, 1, &srv.store, &why);
+  cg_config_free(cfg);
+  if (err != 0) {
+    say("%s", why.text);
+    return 1;
+  }
+  if ((err = load_runtime(srv.config_path, srv.store, &rt, &why)) != 0) {
+    say("%s", why.text);
+    return 1;
+  }
+  rt->gen = 1;
+  if (check) {
+    printf("certgw: %s is valid (%zu venues, %d scopes)\n", srv.config_path,
+           cg_venue_registry_count(rt->venues), rt->cfg->nscopes);
+    runtime_free(rt);
+    cg_store_close(srv.store);
     return 0;
   }
-  usage(stderr);
-  return 2;
+  atomic_store(&srv.rt, rt);
+
+  raise_nofile();
+  signal(SIGPIPE, SIG_IGN);
+  snprintf(srv.listen, sizeof srv.listen, "%s", listen ? listen : rt->cfg->listen);
+  srv.nworkers = workers > 0 ? workers : rt->cfg->workers > 0 ? rt->cfg->workers
+                                                             : (int)sysconf(_SC_NPROCESSORS_ONLN);
+  if (srv.nworkers < 1)
+    srv.nworkers = 1;
+  if (rt->cfg->access_log[0] != '\0' &&
+      (srv.log_fd = open(rt->cfg->access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0)
+    say("access log %s: %s (logging off)", rt->cfg->access_log, strerror(errno));
+  srv.started_ms = uv_hrtime() / 1000000;
+  srv.workers = calloc((size_t)srv.nworkers, sizeof *srv.workers);
+  for (int i = 0; i < srv.nworkers; i++) {
+    int fd = cg_worker_listen_socket(srv.listen, &why);
+    if (fd < 0) {
+      say("%s", why.text);
+      return 1;
+    }
+    srv.workers[i] = calloc(1, sizeof **srv.workers);
+    if ((err = cg_worker_start(srv.workers[i], &srv, i, fd)) != 0) {
+      say("cannot start worker %d: %s", i, cg_strerror(err));
+      return 1;
+    }
+  }
+
+  uv_signal_init(uv_default_loop(), &sig_term);
+  uv_signal_start(&sig_term, on_term, SIGTERM);
+  uv_signal_init(uv_default_loop(), &sig_int);
+  uv_signal_start(&sig_int, on_term, SIGINT);
+  uv_signal_init(uv_default_loop(), &sig_hup);
+  uv_signal_start(&sig_hup, on_hup, SIGHUP);
+  uv_timer_init(uv_default_loop(), &drain_timer);
+  uv_timer_init(uv_default_loop(), &tick);
+  uv_timer_start(&tick, on_tick, 50, 50);
+
+  atomic_store(&srv.state, CG_STATE_SERVING);
+  say("serving on %s with %d workers (%zu venues, store %s)", srv.listen, srv.nworkers,
+      cg_venue_registry_count(rt->venues), rt->cfg->store_path);
+  uv_run(uv_default_loop(), UV_RUN_DEFAULT);
+
+  for (int i = 0; i < srv.nworkers; i++)
+    pthread_join(srv.workers[i]->thread, NULL);
+  say("drained, exiting");
+  return 0;
 }

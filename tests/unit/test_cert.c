@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <mbedtls/base64.h>
 
 #include "core/cert.h"
 
@@ -187,12 +188,13 @@ static void assert_canon(const char *json, const char *want) {
   cg_buf_free(&out);
 }
 
+/* The seal of SEAL_JSON. The signature stays base64, as the seal object
+ * and the store keep it. */
 static void expected_seal(cg_seal_t *s) {
   memset(s, 0, sizeof *s);
   s->alg = CG_SEAL_ES256;
-  s->sig_len = 70;
-  for (int i = 0; i < 70; i++)
-    s->sig[i] = (uint8_t)(3 * i + 1);
+  s->sig_len = (uint16_t)strlen(SIG_B64);
+  memcpy(s->sig, SIG_B64, s->sig_len + 1);
   for (int i = 0; i < CG_SEAL_FPR_LEN; i++) {
     unsigned v;
     sscanf(SIGNER_HEX + 2 * i, "%2x", &v);
@@ -771,10 +773,17 @@ static void test_seal_parse(void **state) {
       "{\"algorithm\":\"ES256\",\"signature\":\"" SIG_B64 "\",\"signer\":\"" SIGNER_HEX "00\"}",
       "{\"algorithm\":\"ES256\",\"signature\":\"" SIG_B64
       "\",\"signer\":\"g684db073c905e23395a246d9101b38f83a75f897d32ec78208738a26418b95b\"}",
-      /* signature: not base64, empty, only padding */
+      /* signature: not base64, empty, only padding, unpadded, bad padding,
+       * URL-safe alphabet, white space */
       "{\"algorithm\":\"ES256\",\"signature\":\"not base64!\",\"signer\":\"" SIGNER_HEX "\"}",
       "{\"algorithm\":\"ES256\",\"signature\":\"\",\"signer\":\"" SIGNER_HEX "\"}",
       "{\"algorithm\":\"ES256\",\"signature\":\"====\",\"signer\":\"" SIGNER_HEX "\"}",
+      "{\"algorithm\":\"ES256\",\"signature\":\"QQ\",\"signer\":\"" SIGNER_HEX "\"}",
+      "{\"algorithm\":\"ES256\",\"signature\":\"QQ=\",\"signer\":\"" SIGNER_HEX "\"}",
+      "{\"algorithm\":\"ES256\",\"signature\":\"A===\",\"signer\":\"" SIGNER_HEX "\"}",
+      "{\"algorithm\":\"ES256\",\"signature\":\"QQ=A\",\"signer\":\"" SIGNER_HEX "\"}",
+      "{\"algorithm\":\"ES256\",\"signature\":\"ab-_\",\"signer\":\"" SIGNER_HEX "\"}",
+      "{\"algorithm\":\"ES256\",\"signature\":\"QUJD REVG\",\"signer\":\"" SIGNER_HEX "\"}",
   };
   cg_seal_t seal, want;
   cg_why_t why;
@@ -797,14 +806,20 @@ static void test_seal_parse(void **state) {
   strcpy(p + 680, "AA==\"}");
   assert_int_equal(seal_from(big, &seal, &why), 0);
   assert_int_equal(seal.alg, CG_SEAL_RS256);
-  assert_int_equal(seal.sig_len, 511);
+  assert_int_equal(seal.sig_len, 684);
+  assert_memory_equal(seal.sig, p, 684);
+  assert_int_equal(seal.sig[684], '\0');
   free(big);
+  assert_int_equal(seal_from("{\"algorithm\":\"ES256\",\"signature\":\"QQ==\",\"signer\":\"" SIGNER_HEX
+                             "\"}", &seal, &why),
+                   0);
+  assert_string_equal(seal.sig, "QQ==");
 
   assert_int_equal(seal_from(SEAL_JSON, &seal, &why), 0);
   expected_seal(&want);
   assert_int_equal(seal.alg, CG_SEAL_ES256);
-  assert_int_equal(seal.sig_len, 70);
-  assert_memory_equal(seal.sig, want.sig, 70);
+  assert_int_equal(seal.sig_len, strlen(SIG_B64));
+  assert_string_equal(seal.sig, SIG_B64);
   assert_memory_equal(seal.signer, want.signer, CG_SEAL_FPR_LEN);
 
   /* Through a certificate: a bad seal fails it. */
@@ -814,7 +829,10 @@ static void test_seal_parse(void **state) {
   expect_member("seal", "\"" SIG_B64 "\"", CG_EBADREQ, "seal");
 }
 
+/* A seal of a sig_len-byte signature through JSON and back. */
 static void seal_round_trip(cg_seal_alg_t alg, uint16_t sig_len) {
+  uint8_t raw[CG_SEAL_SIG_MAX];
+  size_t b64len = 0;
   cg_seal_t in, out;
   cg_buf_t json;
   cg_why_t why;
@@ -822,9 +840,12 @@ static void seal_round_trip(cg_seal_alg_t alg, uint16_t sig_len) {
 
   memset(&in, 0, sizeof in);
   in.alg = alg;
-  in.sig_len = sig_len;
   for (int i = 0; i < sig_len; i++)
-    in.sig[i] = (uint8_t)(i * 37 + sig_len);
+    raw[i] = (uint8_t)(i * 37 + sig_len);
+  assert_int_equal(mbedtls_base64_encode((unsigned char *)in.sig, sizeof in.sig, &b64len, raw,
+                                         sig_len),
+                   0);
+  in.sig_len = (uint16_t)b64len;
   for (int i = 0; i < CG_SEAL_FPR_LEN; i++)
     in.signer[i] = (uint8_t)(255 - i * 5);
   cg_buf_init(&json, 4096);
@@ -832,6 +853,7 @@ static void seal_round_trip(cg_seal_alg_t alg, uint16_t sig_len) {
 
   /* The signature is padded standard base64, the signer lower-case hex. */
   size_t b64 = 4 * (((size_t)sig_len + 2) / 3);
+  assert_int_equal(b64len, b64);
   assert_int_equal(json.len, strlen("{\"algorithm\":\"ES256\",\"signature\":\"") + b64 +
                                  strlen("\",\"signer\":\"") + 64 + 2);
   assert_memory_equal(json.base, "{\"algorithm\":\"", 14);
@@ -852,8 +874,8 @@ static void seal_round_trip(cg_seal_alg_t alg, uint16_t sig_len) {
   memset(&out, 0xaa, sizeof out);
   assert_int_equal(cg_cert_seal_from_json(v, &out, &why), 0);
   assert_int_equal(out.alg, alg);
-  assert_int_equal(out.sig_len, sig_len);
-  assert_memory_equal(out.sig, in.sig, sig_len);
+  assert_int_equal(out.sig_len, b64len);
+  assert_string_equal(out.sig, in.sig);
   assert_memory_equal(out.signer, in.signer, CG_SEAL_FPR_LEN);
   cJSON_Delete(v);
   cg_buf_free(&json);
@@ -880,6 +902,11 @@ static void test_seal_json_errors(void **state) {
   assert_int_equal(cg_cert_seal_json(&s, &out), CG_EBADREQ);
   cg_buf_free(&out);
   s.alg = CG_SEAL_ES256;
+  s.sig_len = CG_SEAL_B64_MAX + 1;
+  cg_buf_init(&out, 4096);
+  assert_int_equal(cg_cert_seal_json(&s, &out), CG_EBADREQ);
+  cg_buf_free(&out);
+  s.sig_len = (uint16_t)strlen(SIG_B64);
   cg_buf_init(&out, 100);
   assert_int_equal(cg_cert_seal_json(&s, &out), CG_ETOOBIG);
   assert_true(out.len <= 100);

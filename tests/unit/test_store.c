@@ -83,7 +83,7 @@ static void citizen(int i, char out[19]) {
 }
 
 static uint8_t signer[CG_SEAL_FPR_LEN];
-static uint8_t sig[70];
+static char sig[96]; /* base64 of a 70-byte ES256 signature */
 
 /* Encodes a record of ident for holder (type, code) into b (reset first). */
 static void make_record(cg_buf_t *b, const char *ident, int holder_type, const char *code,
@@ -93,8 +93,8 @@ static void make_record(cg_buf_t *b, const char *ident, int holder_type, const c
 
   for (int i = 0; i < CG_SEAL_FPR_LEN; i++)
     signer[i] = (uint8_t)i;
-  for (int i = 0; i < 70; i++)
-    sig[i] = (uint8_t)(i + 100);
+  for (int i = 0; i < 96; i++)
+    sig[i] = (char)('A' + i % 26);
   snprintf(body, sizeof body, "{\"certificateHolderCode\":\"%s\",\"certificateIdentifier\":\"%s\"}",
            code, ident);
   memset(&r, 0, sizeof r);

@@ -1,0 +1,187 @@
+/* view.c — rendering a certificate for a scope, and masking. */
+#include "core/view.h"
+
+#include <cjson/cJSON.h>
+#include <string.h>
+
+#include "core/cert.h"
+
+static const char hexdig[] = "0123456789abcdef";
+
+int cg_view_type_allowed(const cg_scope_t *s, const char *type_code) {
+  if (s->all_types)
+    return 1;
+  for (int i = 0; i < s->ntypes; i++)
+    if (memcmp(s->types[i], type_code, 21) == 0)
+      return 1;
+  return 0;
+}
+
+int cg_view_is_full(const cg_scope_t *s) { return s->all_fields && s->nmask == 0; }
+
+const char *cg_view_seal_status(const cg_record_t *rec) {
+  switch (rec->seal_state) {
+  case CG_SEAL_VERIFIED: return "verified";
+  case CG_SEAL_INVALID: return "invalid";
+  default: return "unchecked";
+  }
+}
+
+/* ---- masking ------------------------------------------------------------- */
+
+/* Length in bytes of the UTF-8 character at s (1 for a stray byte). */
+static size_t u8len(const char *s) {
+  unsigned char c = (unsigned char)*s;
+  return c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+}
+
+static size_t u8count(const char *s) {
+  size_t n = 0;
+  for (; *s; s += u8len(s))
+    n++;
+  return n;
+}
+
+/* Keeps `head` characters and `tail` characters, one '*' per character
+ * between; a value too short to keep both keeps only the first character. */
+static int keep_ends(const char *v, size_t head, size_t tail, cg_buf_t *out) {
+  size_t n = u8count(v), i = 0;
+  int err = 0;
+  if (n <= head + tail) {
+    head = n > 1 ? 1 : 0;
+    tail = 0;
+  }
+  for (const char *p = v; *p && !err; p += u8len(p), i++) {
+    if (i < head || i >= n - tail)
+      err = cg_buf_append(out, p, u8len(p));
+    else
+      err = cg_buf_putc(out, '*');
+  }
+  return err;
+}
+
+static int has(const char *field, const char *part) { return strstr(field, part) != NULL; }
+
+int cg_view_mask(const char *field, const char *value, cg_buf_t *out) {
+  if (has(field, "hone") || has(field, "obile"))
+    return keep_ends(value, 3, 4, out);
+  if (has(field, "ddress") || has(field, "ocation") || has(field, "Place")) {
+    size_t n = u8count(value), i = 0;
+    int err = 0;
+    const char *p = value;
+    for (; *p && i < 9 && !err; p += u8len(p), i++)
+      err = cg_buf_append(out, p, u8len(p));
+    return err ? err : n > 9 ? cg_buf_puts(out, "****") : 0;
+  }
+  if (has(field, "Name"))
+    return keep_ends(value, 1, 0, out);
+  /* ID numbers, credit codes, certificate numbers, anything else. */
+  return keep_ends(value, 4, 4, out);
+}
+
+/* ---- rendering ---------------------------------------------------------- */
+
+static int listed(const char (*list)[48], int n, const char *name) {
+  for (int i = 0; i < n; i++)
+    if (strcmp(list[i], name) == 0)
+      return 1;
+  return 0;
+}
+
+/* "data.address" names a field of the data object. */
+static int listed_in_data(const char (*list)[48], int n, const char *name) {
+  for (int i = 0; i < n; i++)
+    if (strncmp(list[i], "data.", 5) == 0 && strcmp(list[i] + 5, name) == 0)
+      return 1;
+  return 0;
+}
+
+static int any_data_field(const char (*list)[48], int n) {
+  for (int i = 0; i < n; i++)
+    if (strncmp(list[i], "data.", 5) == 0)
+      return 1;
+  return 0;
+}
+
+static int mask_item(cJSON *item, const char *name, cg_buf_t *tmp) {
+  if (!cJSON_IsString(item))
+    return 0;
+  cg_buf_reset(tmp);
+  if (cg_view_mask(name, item->valuestring, tmp) != 0 || cg_buf_putc(tmp, '\0') != 0)
+    return CG_ENOMEM;
+  return cJSON_SetValuestring(item, tmp->base) ? 0 : CG_ENOMEM;
+}
+
+static int append_seal(const cg_scope_t *s, const cg_record_t *rec, cg_buf_t *out) {
+  int err = cg_buf_puts(out, ",\"seal\":{\"status\":\"");
+  if (!err)
+    err = cg_buf_puts(out, cg_view_seal_status(rec));
+  if (!err)
+    err = cg_buf_putc(out, '"');
+  if (!err && cg_view_is_full(s)) {
+    cg_seal_t seal;
+    cg_record_seal(rec, &seal);
+    err = cg_buf_printf(out, ",\"algorithm\":\"%s\",\"signature\":\"%s\",\"signer\":\"",
+                        cg_seal_alg_name(seal.alg), seal.sig);
+    for (int i = 0; !err && i < CG_SEAL_FPR_LEN; i++) {
+      cg_buf_putc(out, hexdig[seal.signer[i] >> 4]);
+      err = cg_buf_putc(out, hexdig[seal.signer[i] & 15]);
+    }
+    if (!err)
+      err = cg_buf_putc(out, '"');
+  }
+  return err ? err : cg_buf_append(out, "}}", 2);
+}
+
+int cg_view_render(const cg_scope_t *s, const cg_record_t *rec, cg_buf_t *out) {
+  size_t start = out->len;
+  cJSON *o, *c, *next;
+  cg_buf_t tmp;
+  int err = 0;
+
+  if (rec->body_len < 2 || rec->body[rec->body_len - 1] != '}')
+    return CG_ERECORD;
+  if (cg_view_is_full(s)) {
+    /* The stored body is already the canonical JSON of every field. */
+    if ((err = cg_buf_append(out, rec->body, rec->body_len - 1)) != 0)
+      return err;
+    return append_seal(s, rec, out);
+  }
+  if ((o = cJSON_ParseWithLength(rec->body, rec->body_len)) == NULL)
+    return CG_ERECORD;
+  cg_buf_init(&tmp, 4096);
+  for (c = o->child; c != NULL && !err; c = next) {
+    next = c->next;
+    const char *k = c->string;
+    if (strcmp(k, "data") == 0 && cJSON_IsObject(c)) {
+      int whole = s->all_fields || listed(s->fields, s->nfields, "data");
+      if (!whole && !any_data_field(s->fields, s->nfields)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+        continue;
+      }
+      cJSON *d, *dn;
+      for (d = c->child; d != NULL && !err; d = dn) {
+        dn = d->next;
+        if (!whole && !listed_in_data(s->fields, s->nfields, d->string))
+          cJSON_DeleteItemFromObjectCaseSensitive(c, d->string);
+        else if (listed_in_data(s->mask, s->nmask, d->string))
+          err = mask_item(d, d->string, &tmp);
+      }
+      continue;
+    }
+    if (!s->all_fields && !listed(s->fields, s->nfields, k))
+      cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+    else if (listed(s->mask, s->nmask, k))
+      err = mask_item(c, k, &tmp);
+  }
+  cg_buf_free(&tmp);
+  if (!err)
+    err = cg_cert_canonical(o, out, NULL);
+  cJSON_Delete(o);
+  if (err) {
+    out->len = start;
+    return err == CG_EBADREQ ? CG_ERECORD : err;
+  }
+  out->len--; /* the closing brace: the seal member follows */
+  return append_seal(s, rec, out);
+}

@@ -1,0 +1,563 @@
+/* conn.c — a client connection: strict HTTP/1.1 on llhttp.
+ *
+ * Input is fed to llhttp; on_message_complete pauses the parser so each
+ * request is answered before the next is parsed (pipelined answers stay in
+ * order). Answers go to out[fill]; one write at a time drains the other
+ * buffer. When the pending output grows past OUT_HIGH the unparsed input is
+ * stashed and reading stops until the client has read what it asked for.
+ * llhttp leaves some ambiguous framing to the application: folded header
+ * lines, missing or repeated Host, Upgrade. Those are refused here.
+ */
+#include "gateway/conn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/error.h"
+#include "gateway/routes.h"
+
+#define OUT_HIGH (256 * 1024) /* pending output that stops reading */
+#define OUT_MAX (8u << 20)    /* one buffer's hard limit */
+
+static const llhttp_settings_t *settings(void);
+static void close_cb(uv_handle_t *h);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void start_write(cg_conn_t *c);
+
+static const cg_config_t *cfg(cg_conn_t *c) {
+  return atomic_load_explicit(&c->w->srv->rt, memory_order_acquire)->cfg;
+}
+
+/* ---- life cycle ------------------------------------------------------------- */
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  cg_conn_t *c = h->data;
+  (void)suggested;
+  /* One buffer per worker: every byte read is parsed (or stashed) before
+   * the callback returns. */
+  buf->base = c->w->readbuf;
+  buf->len = sizeof c->w->readbuf;
+}
+
+static void request_reset(cg_conn_t *c) {
+  cg_request_t *r = &c->req;
+  cg_buf_t body = r->body;
+  cg_buf_reset(&body);
+  memset(r, 0, offsetof(cg_request_t, body));
+  r->body = body;
+  r->route = CG_ROUTE_OTHER;
+  r->venue_id = NULL;
+  c->field_len = 0;
+  c->in_value = 0;
+  c->value_parts = 0;
+  c->head_bytes = 0;
+  c->nheaders = 0;
+  c->err_status = 0;
+  c->err_message = NULL;
+}
+
+void cg_conn_accept(cg_worker_t *w) {
+  const cg_config_t *conf = atomic_load(&w->srv->rt)->cfg;
+  cg_conn_t *c = calloc(1, sizeof *c);
+
+  if (c == NULL)
+    return;
+  c->w = w;
+  uv_tcp_init(&w->loop, &c->tcp);
+  c->tcp.data = c;
+  if (uv_accept((uv_stream_t *)&w->listener, (uv_stream_t *)&c->tcp) != 0) {
+    uv_close((uv_handle_t *)&c->tcp, close_cb);
+    return;
+  }
+  /* Link first: close_cb unlinks. */
+  c->next = w->conns;
+  if (w->conns)
+    w->conns->prev = c;
+  w->conns = c;
+  w->nconns++;
+  cg_count(&w->metrics.connections_open, 1);
+  cg_count(&w->metrics.connections_total, 1);
+  if (w->nconns > conf->max_connections || w->srv->state >= CG_STATE_STOPPING) {
+    cg_conn_close(c);
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  llhttp_init(&c->parser, HTTP_REQUEST, settings());
+  c->parser.data = c;
+  cg_buf_init(&c->req.body, conf->max_body_bytes);
+  cg_buf_init(&c->out[0], OUT_MAX);
+  cg_buf_init(&c->out[1], OUT_MAX);
+  cg_buf_init(&c->stash, sizeof w->readbuf);
+  c->writing = -1;
+  /* A connection that sends nothing is closed after the header timeout. */
+  c->phase = CG_PHASE_HEAD;
+  c->deadline_ms = w->now_ms + conf->header_timeout_ms;
+  c->reading = 1;
+  uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
+}
+
+static void close_cb(uv_handle_t *h) {
+  cg_conn_t *c = h->data;
+  cg_worker_t *w = c->w;
+
+  if (c->prev)
+    c->prev->next = c->next;
+  else if (w->conns == c)
+    w->conns = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  if (w->nconns > 0) {
+    w->nconns--;
+    atomic_store_explicit(&w->metrics.connections_open,
+                          cg_read(&w->metrics.connections_open) - 1, memory_order_relaxed);
+  }
+  cg_buf_free(&c->req.body);
+  cg_buf_free(&c->out[0]);
+  cg_buf_free(&c->out[1]);
+  cg_buf_free(&c->stash);
+  free(c);
+  if (w->srv->state >= CG_STATE_STOPPING && w->nconns == 0)
+    cg_worker_wake(w);
+}
+
+void cg_conn_close(cg_conn_t *c) {
+  if (c->closing)
+    return;
+  c->closing = 1;
+  uv_close((uv_handle_t *)&c->tcp, close_cb);
+}
+
+/* ---- answers ---------------------------------------------------------------- */
+
+static const char *reason(int status) {
+  switch (status) {
+  case 200: return "OK";
+  case 304: return "Not Modified";
+  case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 403: return "Forbidden";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 408: return "Request Timeout";
+  case 410: return "Gone";
+  case 413: return "Content Too Large";
+  case 414: return "URI Too Long";
+  case 429: return "Too Many Requests";
+  case 431: return "Request Header Fields Too Large";
+  case 500: return "Internal Server Error";
+  case 503: return "Service Unavailable";
+  case 504: return "Gateway Timeout";
+  default: return "Unknown";
+  }
+}
+
+/* Whether the connection stays open after this answer. */
+static int keep_open(cg_conn_t *c) {
+  return !c->close_after && c->w->srv->state < CG_STATE_STOPPING &&
+         llhttp_should_keep_alive(&c->parser);
+}
+
+void cg_conn_respond(cg_conn_t *c, int status, const char *ctype, const char *headers,
+                     const char *body, size_t len) {
+  cg_buf_t *o = &c->out[c->fill];
+  int keep = c->err_status == 0 && keep_open(c);
+  int head = c->req.method == HTTP_HEAD;
+  int err;
+
+  if (!keep)
+    c->close_after = 1;
+  err = cg_buf_reserve(o, 256 + len + (headers ? strlen(headers) : 0));
+  if (err == 0)
+    err = cg_buf_printf(o, "HTTP/1.1 %d %s\r\nServer: certgw\r\n%s", status, reason(status),
+                        c->w->date);
+  if (err == 0 && ctype != NULL)
+    err = cg_buf_printf(o, "Content-Type: %s\r\n", ctype);
+  if (err == 0 && status != 304)
+    err = cg_buf_printf(o, "Content-Length: %zu\r\n", len);
+  if (err == 0 && headers != NULL)
+    err = cg_buf_puts(o, headers);
+  if (err == 0)
+    err = cg_buf_puts(o, !keep ? "Connection: close\r\n\r\n"
+                              : c->req.http_minor == 0 ? "Connection: keep-alive\r\n\r\n"
+                                                       : "\r\n");
+  if (err == 0 && body != NULL && !head && status != 304)
+    err = cg_buf_append(o, body, len);
+  if (err != 0) /* the output limit: this client reads nothing */
+    c->close_after = 1;
+  cg_metrics_observe(&c->w->metrics, c->req.route, status,
+                     uv_hrtime() - c->req.start_ns);
+  cg_routes_log(c, status, len);
+}
+
+void cg_conn_error(cg_conn_t *c, int code, const char *message) {
+  char body[512];
+  const char *extra = code == CG_EMETHOD ? cg_routes_allow(c) : NULL;
+  int n = snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}",
+                   cg_err_name(code), message ? message : cg_strerror(code));
+  if (n < 0 || (size_t)n >= sizeof body)
+    n = 0;
+  cg_conn_respond(c, cg_err_status(code), "application/json", extra, body, (size_t)n);
+}
+
+/* Answers a message llhttp (or a callback) refused, then closes: after a
+ * framing error nothing that follows on the connection can be trusted. */
+static void refuse(cg_conn_t *c, int status, const char *message) {
+  int code = status == 431   ? CG_EHDRBIG
+             : status == 413 ? CG_ETOOBIG
+             : status == 408 ? CG_ETIMEDOUT
+             : status == 414 ? CG_EBADREQ
+                             : CG_EBADREQ;
+  char body[384];
+  int n;
+
+  c->close_after = 1;
+  c->err_status = status;
+  if (!c->began) {
+    c->req.start_ns = uv_hrtime();
+    c->req.route = CG_ROUTE_OTHER;
+  }
+  n = snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}",
+               status == 414 ? "uri_too_long" : cg_err_name(code),
+               message ? message : cg_strerror(code));
+  cg_conn_respond(c, status, "application/json", NULL, body, n > 0 ? (size_t)n : 0);
+  if (status == 400)
+    cg_count(&c->w->metrics.bad_requests_closed, 1);
+  c->began = 0;
+}
+
+/* ---- writing --------------------------------------------------------------- */
+
+static size_t pending(const cg_conn_t *c) {
+  return c->out[0].len + c->out[1].len;
+}
+
+static void feed(cg_conn_t *c, const char *data, size_t len);
+
+static void write_cb(uv_write_t *req, int status) {
+  cg_conn_t *c = req->data;
+  const cg_config_t *conf;
+
+  cg_buf_reset(&c->out[c->writing]);
+  c->writing = -1;
+  if (status < 0 || c->closing) {
+    cg_conn_close(c);
+    return;
+  }
+  conf = cfg(c);
+  if (c->out[c->fill].len > 0) {
+    start_write(c);
+    return;
+  }
+  if (c->close_after) {
+    cg_conn_close(c);
+    return;
+  }
+  /* Everything asked for has been read: take up held-back input. */
+  if (!c->reading) {
+    if (c->stash.len > 0) {
+      cg_buf_t s = c->stash;
+      cg_buf_init(&c->stash, sizeof c->w->readbuf);
+      feed(c, s.base, s.len);
+      cg_buf_free(&s);
+      if (c->closing || c->stash.len > 0 || c->writing >= 0)
+        return;
+    }
+    c->reading = 1;
+    uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
+  }
+  if (c->phase == CG_PHASE_IDLE)
+    c->deadline_ms = c->w->now_ms + conf->idle_timeout_ms;
+}
+
+static void start_write(cg_conn_t *c) {
+  uv_buf_t b;
+
+  if (c->writing >= 0 || c->closing || c->out[c->fill].len == 0)
+    return;
+  c->writing = c->fill;
+  c->fill ^= 1;
+  b = uv_buf_init(c->out[c->writing].base, (unsigned)c->out[c->writing].len);
+  c->wreq.data = c;
+  c->write_deadline_ms = c->w->now_ms + cfg(c)->write_timeout_ms;
+  if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, write_cb) != 0) {
+    cg_buf_reset(&c->out[c->writing]);
+    c->writing = -1;
+    cg_conn_close(c);
+  }
+}
+
+/* ---- llhttp callbacks ------------------------------------------------------ */
+
+enum { H_OTHER, H_AUTH, H_INM, H_HOST, H_UPGRADE };
+
+static int header_kind(const cg_conn_t *c) {
+  if (c->field_len == 13 && strncasecmp(c->field, "authorization", 13) == 0)
+    return H_AUTH;
+  if (c->field_len == 13 && strncasecmp(c->field, "if-none-match", 13) == 0)
+    return H_INM;
+  if (c->field_len == 4 && strncasecmp(c->field, "host", 4) == 0)
+    return H_HOST;
+  if (c->field_len == 7 && strncasecmp(c->field, "upgrade", 7) == 0)
+    return H_UPGRADE;
+  return H_OTHER;
+}
+
+static int fail(cg_conn_t *c, int status, const char *message) {
+  c->err_status = status;
+  c->err_message = message;
+  return -1; /* HPE_USER */
+}
+
+static int count_head(cg_conn_t *c, size_t n) {
+  c->head_bytes += n;
+  if (c->head_bytes > cfg(c)->max_header_bytes)
+    return fail(c, 431, "the request head is larger than this server accepts");
+  return 0;
+}
+
+static int on_message_begin(llhttp_t *p) {
+  cg_conn_t *c = p->data;
+  request_reset(c);
+  c->began = 1;
+  c->req.start_ns = uv_hrtime();
+  c->phase = CG_PHASE_HEAD;
+  /* One deadline for the whole head, not reset by each byte: a client that
+   * trickles a header a byte at a time still runs out of time. */
+  c->deadline_ms = c->w->now_ms + cfg(c)->header_timeout_ms;
+  return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t n) {
+  cg_conn_t *c = p->data;
+  if (count_head(c, n))
+    return -1;
+  if (c->req.url_len + n > CG_URL_MAX)
+    return fail(c, 414, "the request target is too long");
+  memcpy(c->req.url + c->req.url_len, at, n);
+  c->req.url_len += n;
+  c->req.url[c->req.url_len] = '\0';
+  return 0;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t n) {
+  cg_conn_t *c = p->data;
+  if (count_head(c, n))
+    return -1;
+  if (c->in_value || c->nheaders == 0) {
+    /* A new header begins (llhttp may split a name over several calls). */
+    if (++c->nheaders > (int)cfg(c)->max_headers)
+      return fail(c, 431, "the request has too many header fields");
+    c->field_len = 0;
+    c->in_value = 0;
+    c->value_parts = 0;
+  }
+  size_t room = sizeof c->field - c->field_len;
+  memcpy(c->field + c->field_len, at, n < room ? n : room);
+  c->field_len += n; /* past the buffer: a name we do not look at */
+  return 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t n) {
+  cg_conn_t *c = p->data;
+  cg_request_t *r = &c->req;
+  int kind;
+
+  if (count_head(c, n))
+    return -1;
+  /* llhttp passes an obsolete line folding (a line starting with a space
+   * or tab continues the previous value) as one more part of the value,
+   * with the CRLF skipped. A part that does not start where the previous
+   * ended, when that was not the end of the previous read, is such a fold:
+   * HAProxy would unfold it into something else, so refuse it (RFC 9112 5.2). */
+  if (c->value_parts > 0 && at != c->value_end && c->value_end != c->exec_end)
+    return fail(c, 400, "obsolete line folding is not accepted");
+  c->in_value = 1;
+  c->value_parts++;
+  c->value_end = at + n;
+  kind = c->field_len <= sizeof c->field ? header_kind(c) : H_OTHER;
+  if (kind == H_AUTH) {
+    if (r->auth_len + n > CG_AUTH_MAX) {
+      r->auth_overflow = 1;
+    } else {
+      memcpy(r->auth + r->auth_len, at, n);
+      r->auth_len += n;
+      r->auth[r->auth_len] = '\0';
+    }
+  } else if (kind == H_INM) {
+    size_t k = r->inm_len + n > CG_INM_MAX ? CG_INM_MAX - r->inm_len : n;
+    memcpy(r->inm + r->inm_len, at, k);
+    r->inm_len += k;
+    r->inm[r->inm_len] = '\0';
+  }
+  return 0;
+}
+
+static int on_header_value_complete(llhttp_t *p) {
+  cg_conn_t *c = p->data;
+  int kind = c->field_len <= sizeof c->field ? header_kind(c) : H_OTHER;
+  if (kind == H_HOST)
+    c->req.hosts++;
+  else if (kind == H_UPGRADE)
+    c->req.upgrade = 1;
+  return 0;
+}
+
+static int on_headers_complete(llhttp_t *p) {
+  cg_conn_t *c = p->data;
+  cg_request_t *r = &c->req;
+  const cg_config_t *conf = cfg(c);
+
+  r->method = p->method;
+  r->http_major = p->http_major;
+  r->http_minor = p->http_minor;
+  if (r->http_major != 1)
+    return fail(c, 400, "only HTTP/1.0 and HTTP/1.1 are spoken here");
+  /* RFC 9112 3.2: exactly one Host in HTTP/1.1; a second one is as bad. */
+  if (r->hosts > 1 || (r->http_minor >= 1 && r->hosts == 0))
+    return fail(c, 400, r->hosts ? "more than one Host header" : "the Host header is missing");
+  if (r->upgrade || p->upgrade)
+    return fail(c, 400, "protocol upgrades (h2c, websocket) are not supported");
+  if (r->url[0] != '/')
+    return fail(c, 400, "the request target must be an absolute path");
+  if (p->flags & F_CONTENT_LENGTH && p->content_length > conf->max_body_bytes)
+    return fail(c, 413, "the request body is larger than this server accepts");
+  if ((p->flags & F_CONTENT_LENGTH && p->content_length > 0) || (p->flags & F_CHUNKED)) {
+    c->phase = CG_PHASE_BODY;
+    c->deadline_ms = c->w->now_ms + conf->body_timeout_ms;
+  }
+  return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t n) {
+  cg_conn_t *c = p->data;
+  c->deadline_ms = c->w->now_ms + cfg(c)->body_timeout_ms;
+  if (cg_buf_append(&c->req.body, at, n) != 0)
+    return fail(c, 413, "the request body is larger than this server accepts");
+  return 0;
+}
+
+static int on_message_complete(llhttp_t *p) {
+  (void)p;
+  /* Answer this request before parsing the next one. */
+  return HPE_PAUSED;
+}
+
+static const llhttp_settings_t *settings(void) {
+  static llhttp_settings_t s;
+  static int ready;
+  if (!ready) {
+    llhttp_settings_init(&s);
+    s.on_message_begin = on_message_begin;
+    s.on_url = on_url;
+    s.on_header_field = on_header_field;
+    s.on_header_value = on_header_value;
+    s.on_header_value_complete = on_header_value_complete;
+    s.on_headers_complete = on_headers_complete;
+    s.on_body = on_body;
+    s.on_message_complete = on_message_complete;
+    ready = 1;
+  }
+  return &s;
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+static void stop_reading(cg_conn_t *c, const char *rest, size_t n) {
+  if (n > 0)
+    cg_buf_append(&c->stash, rest, n); /* at most one read buffer */
+  if (c->reading) {
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = 0;
+  }
+}
+
+static void feed(cg_conn_t *c, const char *data, size_t len) {
+  while (len > 0 && !c->closing && !c->close_after) {
+    llhttp_errno_t e;
+
+    if (pending(c) > OUT_HIGH) {
+      stop_reading(c, data, len);
+      break;
+    }
+    c->exec_end = data + len;
+    e = llhttp_execute(&c->parser, data, len);
+    if (e == HPE_OK)
+      break;
+    if (e == HPE_PAUSED) {
+      const char *pos = llhttp_get_error_pos(&c->parser);
+      llhttp_resume(&c->parser);
+      c->began = 0;
+      cg_routes_handle(c);
+      request_reset(c);
+      c->phase = CG_PHASE_IDLE;
+      c->deadline_ms = c->w->now_ms + cfg(c)->idle_timeout_ms;
+      len -= (size_t)(pos - data);
+      data = pos;
+      continue;
+    }
+    if (c->err_status == 0)
+      c->err_message = llhttp_get_error_reason(&c->parser);
+    refuse(c, c->err_status ? c->err_status : 400, c->err_message);
+    break;
+  }
+  start_write(c);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  cg_conn_t *c = s->data;
+
+  if (nread == 0)
+    return;
+  if (nread < 0) {
+    /* EOF or an error. A half-received request is abandoned; answers
+     * already queued are still written, then the connection closes. */
+    if (c->reading) {
+      uv_read_stop(s);
+      c->reading = 0;
+    }
+    if (c->writing < 0 && c->out[c->fill].len == 0)
+      cg_conn_close(c);
+    else
+      c->close_after = 1;
+    return;
+  }
+  c->w->now_ms = uv_now(&c->w->loop);
+  feed(c, buf->base, (size_t)nread);
+}
+
+/* ---- timeouts and draining ------------------------------------------------------ */
+
+void cg_conn_sweep(cg_conn_t *c, uint64_t now) {
+  if (c->closing)
+    return;
+  if (c->writing >= 0) {
+    if (now >= c->write_deadline_ms) {
+      cg_count(&c->w->metrics.timeouts, 1);
+      cg_conn_close(c);
+    }
+    return;
+  }
+  if (now < c->deadline_ms || !c->reading)
+    return;
+  cg_count(&c->w->metrics.timeouts, 1);
+  if (c->phase != CG_PHASE_IDLE && c->began) {
+    refuse(c, 408, "the request took too long to arrive");
+    start_write(c);
+  } else {
+    cg_conn_close(c);
+  }
+}
+
+void cg_conn_drain(cg_conn_t *c) {
+  if (c->closing)
+    return;
+  if (c->w->force_close) {
+    cg_conn_close(c);
+    return;
+  }
+  if (c->phase == CG_PHASE_IDLE && !c->began && c->writing < 0 && c->out[c->fill].len == 0)
+    cg_conn_close(c);
+  /* Others close after their answer: keep_open() says no from now on. */
+}

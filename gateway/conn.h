@@ -1,0 +1,108 @@
+/* conn.h — one client connection: HTTP/1.1 on llhttp (strict mode).
+ *
+ * Requests are parsed, limited and answered in order (pipelining); answers
+ * are queued in the connection's output buffer and written in batches.
+ * The connection is freed only in its close callback. See docs/http.md.
+ */
+#ifndef CG_GATEWAY_CONN_H
+#define CG_GATEWAY_CONN_H
+
+#include <llhttp.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/buf.h"
+#include "gateway/worker.h"
+
+#define CG_URL_MAX 2048
+#define CG_AUTH_MAX 256
+#define CG_INM_MAX 256
+
+enum cg_phase {
+  CG_PHASE_IDLE, /* between requests (keep-alive) */
+  CG_PHASE_HEAD, /* a request head is arriving */
+  CG_PHASE_BODY, /* a request body is arriving */
+};
+
+/* What a handler sees of a request. Strings are NUL-terminated copies. */
+typedef struct cg_request {
+  int method;          /* llhttp_method_t */
+  int http_major, http_minor;
+  char url[CG_URL_MAX + 1];
+  size_t url_len;
+  char auth[CG_AUTH_MAX + 1]; /* Authorization value */
+  size_t auth_len;
+  int auth_overflow;
+  char inm[CG_INM_MAX + 1];   /* If-None-Match value */
+  size_t inm_len;
+  int hosts;
+  int upgrade;
+  cg_buf_t body;
+  uint64_t start_ns;
+  int route;              /* enum cg_route, for metrics and the log */
+  const char *venue_id;   /* once authenticated, for the log */
+} cg_request_t;
+
+struct cg_conn {
+  uv_tcp_t tcp; /* first: the handle's address is the connection's */
+  cg_worker_t *w;
+  cg_conn_t *prev, *next;
+  llhttp_t parser;
+  cg_request_t req;
+
+  /* header parsing */
+  char field[32];
+  size_t field_len;
+  int in_value;            /* the last callback was a header value */
+  int value_parts;         /* value callbacks for the current header */
+  const char *value_end;   /* where the last value part ended */
+  const char *exec_end;    /* end of the buffer being executed */
+  size_t head_bytes;
+  int nheaders;
+  int err_status;          /* set by a callback that refuses the message */
+  const char *err_message;
+  int began;               /* a request has started and not been answered */
+
+  /* output: out[fill] collects answers while out[!fill] is being written */
+  cg_buf_t out[2];
+  int fill;
+  int writing;
+  uv_write_t wreq;
+  cg_buf_t stash;          /* input held back while the output is too large */
+  int reading;
+
+  int phase;
+  uint64_t deadline_ms;
+  uint64_t write_deadline_ms;
+  int close_after;         /* close once the output is written */
+  int closing;
+
+  /* the venue of the last Authorization seen on this connection */
+  char auth_seen[CG_AUTH_MAX + 1];
+  size_t auth_seen_len;
+  const void *auth_venue;
+  uint64_t auth_gen;
+};
+
+/* Accepts a connection from the worker's listener. */
+void cg_conn_accept(cg_worker_t *w);
+
+/* Answers the current request. body may be NULL for none; headers are
+ * extra header lines, each ending in \r\n (may be NULL). */
+void cg_conn_respond(cg_conn_t *c, int status, const char *content_type, const char *headers,
+                     const char *body, size_t len);
+/* Answers with the JSON error body of a CG_E… code (message NULL: the
+ * code's own sentence). */
+void cg_conn_error(cg_conn_t *c, int err, const char *message);
+
+/* Closes c now (drain or timeout). */
+void cg_conn_close(cg_conn_t *c);
+
+/* Called by the worker's sweep: applies timeouts. */
+void cg_conn_sweep(cg_conn_t *c, uint64_t now_ms);
+
+/* The worker is stopping: idle connections close now, busy ones after
+ * their answer. */
+void cg_conn_drain(cg_conn_t *c);
+
+#endif

@@ -1,0 +1,52 @@
+/* server.h — what the gateway's threads share.
+ *
+ * The main thread owns the cg_server_t: config, signals, start and stop.
+ * Each worker owns its loop, listener, connections, counters and store
+ * reader. What workers read of the server is either immutable (the runtime
+ * snapshot, swapped whole on reload) or an atomic (state, generation).
+ */
+#ifndef CG_GATEWAY_SERVER_H
+#define CG_GATEWAY_SERVER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/config.h"
+#include "core/store.h"
+#include "core/venue.h"
+#include "gateway/metrics.h"
+
+enum cg_server_state {
+  CG_STATE_STARTING = 0,
+  CG_STATE_SERVING = 1,
+  CG_STATE_DRAINING = 2, /* /readyz says 503, listeners still open */
+  CG_STATE_STOPPING = 3, /* listeners closed, connections finishing */
+};
+
+/* Config and venues as one immutable snapshot. Workers take the current
+ * one at the start of each request; the main thread frees an old snapshot
+ * once every worker has acknowledged the newer generation. */
+typedef struct cg_runtime {
+  cg_config_t *cfg;
+  cg_venue_registry_t *venues;
+  uint64_t gen;
+  struct cg_runtime *older; /* waiting to be freed */
+} cg_runtime_t;
+
+typedef struct cg_worker cg_worker_t;
+
+typedef struct cg_server {
+  const char *config_path;
+  char listen[256];      /* --listen, else the config's */
+  int nworkers;
+  cg_store_t *store;
+  _Atomic(cg_runtime_t *) rt;
+  _Atomic int state;
+  _Atomic uint64_t gen;
+  uint64_t started_ms;   /* uv_hrtime at start, ms */
+  cg_worker_t **workers;
+  int log_fd;            /* access log, -1 when off */
+} cg_server_t;
+
+#endif

@@ -1,0 +1,57 @@
+/* worker.h — one event loop thread: its listener, connections, counters
+ * and store reader. Nothing here is touched by another thread except the
+ * counters (read when /metrics is scraped) and seen_gen. */
+#ifndef CG_GATEWAY_WORKER_H
+#define CG_GATEWAY_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/store.h"
+#include "gateway/metrics.h"
+#include "gateway/server.h"
+
+typedef struct cg_conn cg_conn_t;
+
+struct cg_worker {
+  int id;
+  cg_server_t *srv;
+  pthread_t thread;
+  uv_loop_t loop;
+  uv_tcp_t listener;
+  int listen_fd;
+  int listening;
+  uv_async_t wake;    /* the main thread's nudge: state or config changed */
+  uv_timer_t sweep;   /* timeouts, the Date header, log flushing */
+  cg_store_reader_t *reader;
+  cg_conn_t *conns;   /* doubly linked, newest first */
+  unsigned nconns;
+  cg_metrics_t metrics;
+  _Atomic uint64_t seen_gen; /* newest runtime generation this worker has taken */
+  _Atomic int done;
+  uint64_t now_ms;    /* loop time, refreshed each sweep and read */
+  char date[40];      /* "Date: ...\r\n", refreshed once a second */
+  time_t date_sec;
+  char readbuf[64 * 1024];
+  cg_buf_t scratch;   /* a request's answer body is built here */
+  cg_buf_t log;       /* access log lines waiting to be written */
+  unsigned log_seq;   /* for sampling */
+  int force_close;    /* drain deadline passed: close everything */
+};
+
+/* Creates the listening socket (SO_REUSEPORT, so that every worker has its
+ * own) bound to addr. Returns the fd or a negative CG_E… code with why. */
+int cg_worker_listen_socket(const char *addr, cg_why_t *why);
+
+/* Starts a worker thread on an already bound socket. */
+int cg_worker_start(cg_worker_t *w, cg_server_t *srv, int id, int fd);
+
+/* Asks the worker (from any thread) to look at the server's state again. */
+void cg_worker_wake(cg_worker_t *w);
+
+/* Writes out pending access log lines (worker thread). */
+void cg_worker_flush_log(cg_worker_t *w);
+
+#endif
