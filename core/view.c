@@ -113,24 +113,27 @@ static int mask_item(cJSON *item, const char *name, cg_buf_t *tmp) {
 }
 
 static int append_seal(const cg_scope_t *s, const cg_record_t *rec, cg_buf_t *out) {
-  int err = cg_buf_puts(out, ",\"seal\":{\"status\":\"");
-  if (!err)
-    err = cg_buf_puts(out, cg_view_seal_status(rec));
-  if (!err)
-    err = cg_buf_putc(out, '"');
-  if (!err && cg_view_is_full(s)) {
-    cg_seal_t seal;
-    cg_record_seal(rec, &seal);
-    err = cg_buf_printf(out, ",\"algorithm\":\"%s\",\"signature\":\"%s\",\"signer\":\"",
-                        cg_seal_alg_name(seal.alg), seal.sig);
-    for (int i = 0; !err && i < CG_SEAL_FPR_LEN; i++) {
-      cg_buf_putc(out, hexdig[seal.signer[i] >> 4]);
-      err = cg_buf_putc(out, hexdig[seal.signer[i] & 15]);
+  const char *status = cg_view_seal_status(rec);
+  int err = cg_buf_reserve(out, 160 + rec->sig_len + 2 * CG_SEAL_FPR_LEN);
+  if (err)
+    return err;
+  cg_buf_puts(out, ",\"seal\":{\"status\":\"");
+  cg_buf_puts(out, status);
+  cg_buf_putc(out, '"');
+  if (cg_view_is_full(s)) {
+    const char *alg = cg_seal_alg_name((cg_seal_alg_t)rec->seal_alg);
+    cg_buf_puts(out, ",\"algorithm\":\"");
+    cg_buf_puts(out, alg ? alg : "");
+    cg_buf_puts(out, "\",\"signature\":\"");
+    cg_buf_append(out, rec->sig, rec->sig_len);
+    cg_buf_puts(out, "\",\"signer\":\"");
+    for (int i = 0; i < CG_SEAL_FPR_LEN; i++) {
+      out->base[out->len++] = hexdig[rec->signer[i] >> 4];
+      out->base[out->len++] = hexdig[rec->signer[i] & 15];
     }
-    if (!err)
-      err = cg_buf_putc(out, '"');
+    cg_buf_putc(out, '"');
   }
-  return err ? err : cg_buf_append(out, "}}", 2);
+  return cg_buf_append(out, "}}", 2);
 }
 
 int cg_view_render(const cg_scope_t *s, const cg_record_t *rec, cg_buf_t *out) {

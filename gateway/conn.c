@@ -131,25 +131,26 @@ void cg_conn_close(cg_conn_t *c) {
 
 /* ---- answers ---------------------------------------------------------------- */
 
-static const char *reason(int status) {
+/* Status lines, written whole: formatting them for every answer showed up
+ * in profiles. */
+static const char *status_line(int status) {
   switch (status) {
-  case 200: return "OK";
-  case 304: return "Not Modified";
-  case 400: return "Bad Request";
-  case 401: return "Unauthorized";
-  case 403: return "Forbidden";
-  case 404: return "Not Found";
-  case 405: return "Method Not Allowed";
-  case 408: return "Request Timeout";
-  case 410: return "Gone";
-  case 413: return "Content Too Large";
-  case 414: return "URI Too Long";
-  case 429: return "Too Many Requests";
-  case 431: return "Request Header Fields Too Large";
-  case 500: return "Internal Server Error";
-  case 503: return "Service Unavailable";
-  case 504: return "Gateway Timeout";
-  default: return "Unknown";
+  case 200: return "HTTP/1.1 200 OK\r\n";
+  case 304: return "HTTP/1.1 304 Not Modified\r\n";
+  case 400: return "HTTP/1.1 400 Bad Request\r\n";
+  case 401: return "HTTP/1.1 401 Unauthorized\r\n";
+  case 403: return "HTTP/1.1 403 Forbidden\r\n";
+  case 404: return "HTTP/1.1 404 Not Found\r\n";
+  case 405: return "HTTP/1.1 405 Method Not Allowed\r\n";
+  case 408: return "HTTP/1.1 408 Request Timeout\r\n";
+  case 410: return "HTTP/1.1 410 Gone\r\n";
+  case 413: return "HTTP/1.1 413 Content Too Large\r\n";
+  case 414: return "HTTP/1.1 414 URI Too Long\r\n";
+  case 429: return "HTTP/1.1 429 Too Many Requests\r\n";
+  case 431: return "HTTP/1.1 431 Request Header Fields Too Large\r\n";
+  case 503: return "HTTP/1.1 503 Service Unavailable\r\n";
+  case 504: return "HTTP/1.1 504 Gateway Timeout\r\n";
+  default: return "HTTP/1.1 500 Internal Server Error\r\n";
   }
 }
 
@@ -159,35 +160,64 @@ static int keep_open(cg_conn_t *c) {
          llhttp_should_keep_alive(&c->parser);
 }
 
+static char *put(char *p, const char *s, size_t n) {
+  memcpy(p, s, n);
+  return p + n;
+}
+#define PUTS(p, lit) put(p, lit, sizeof lit - 1)
+
+static char *put_size(char *p, size_t v) {
+  char tmp[24];
+  int n = 0;
+  do
+    tmp[n++] = (char)('0' + v % 10);
+  while ((v /= 10) != 0);
+  while (n > 0)
+    *p++ = tmp[--n];
+  return p;
+}
+
 void cg_conn_respond(cg_conn_t *c, int status, const char *ctype, const char *headers,
                      const char *body, size_t len) {
   cg_buf_t *o = &c->out[c->fill];
   int keep = c->err_status == 0 && keep_open(c);
-  int head = c->req.method == HTTP_HEAD;
-  int err;
+  int with_body = body != NULL && c->req.method != HTTP_HEAD && status != 304;
+  const char *sl = status_line(status);
+  size_t hlen = headers ? strlen(headers) : 0, clen = ctype ? strlen(ctype) : 0;
+  char *p;
 
   if (!keep)
     c->close_after = 1;
-  err = cg_buf_reserve(o, 256 + len + (headers ? strlen(headers) : 0));
-  if (err == 0)
-    err = cg_buf_printf(o, "HTTP/1.1 %d %s\r\nServer: certgw\r\n%s", status, reason(status),
-                        c->w->date);
-  if (err == 0 && ctype != NULL)
-    err = cg_buf_printf(o, "Content-Type: %s\r\n", ctype);
-  if (err == 0 && status != 304)
-    err = cg_buf_printf(o, "Content-Length: %zu\r\n", len);
-  if (err == 0 && headers != NULL)
-    err = cg_buf_puts(o, headers);
-  if (err == 0)
-    err = cg_buf_puts(o, !keep ? "Connection: close\r\n\r\n"
-                              : c->req.http_minor == 0 ? "Connection: keep-alive\r\n\r\n"
-                                                       : "\r\n");
-  if (err == 0 && body != NULL && !head && status != 304)
-    err = cg_buf_append(o, body, len);
-  if (err != 0) /* the output limit: this client reads nothing */
-    c->close_after = 1;
-  cg_metrics_observe(&c->w->metrics, c->req.route, status,
-                     uv_hrtime() - c->req.start_ns);
+  if (cg_buf_reserve(o, 192 + strlen(sl) + clen + hlen + (with_body ? len : 0)) != 0) {
+    c->close_after = 1; /* the output limit: this client reads nothing */
+  } else {
+    p = o->base + o->len;
+    p = put(p, sl, strlen(sl));
+    p = PUTS(p, "Server: certgw\r\n");
+    p = put(p, c->w->date, strlen(c->w->date));
+    if (ctype != NULL) {
+      p = PUTS(p, "Content-Type: ");
+      p = put(p, ctype, clen);
+      p = PUTS(p, "\r\n");
+    }
+    if (status != 304) {
+      p = PUTS(p, "Content-Length: ");
+      p = put_size(p, len);
+      p = PUTS(p, "\r\n");
+    }
+    if (hlen)
+      p = put(p, headers, hlen);
+    if (!keep)
+      p = PUTS(p, "Connection: close\r\n\r\n");
+    else if (c->req.http_minor == 0)
+      p = PUTS(p, "Connection: keep-alive\r\n\r\n");
+    else
+      p = PUTS(p, "\r\n");
+    if (with_body)
+      p = put(p, body, len);
+    o->len = (size_t)(p - o->base);
+  }
+  cg_metrics_observe(&c->w->metrics, c->req.route, status, uv_hrtime() - c->req.start_ns);
   cg_routes_log(c, status, len);
 }
 
@@ -248,7 +278,8 @@ static void write_cb(uv_write_t *req, int status) {
   conf = cfg(c);
   if (c->out[c->fill].len > 0) {
     start_write(c);
-    return;
+    if (c->writing >= 0 || c->closing)
+      return;
   }
   if (c->close_after) {
     cg_conn_close(c);
@@ -272,10 +303,31 @@ static void write_cb(uv_write_t *req, int status) {
 }
 
 static void start_write(cg_conn_t *c) {
+  cg_buf_t *o;
   uv_buf_t b;
+  int n;
 
   if (c->writing >= 0 || c->closing || c->out[c->fill].len == 0)
     return;
+  o = &c->out[c->fill];
+  /* Most answers fit the socket buffer: write them now, without a write
+   * request and its callback on the next loop turn. */
+  b = uv_buf_init(o->base, (unsigned)o->len);
+  n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+  if (n == (int)o->len) {
+    cg_buf_reset(o);
+    if (c->close_after)
+      cg_conn_close(c);
+    return;
+  }
+  if (n < 0 && n != UV_EAGAIN) {
+    cg_conn_close(c);
+    return;
+  }
+  if (n > 0) {
+    memmove(o->base, o->base + n, o->len - (size_t)n);
+    o->len -= (size_t)n;
+  }
   c->writing = c->fill;
   c->fill ^= 1;
   b = uv_buf_init(c->out[c->writing].base, (unsigned)c->out[c->writing].len);
@@ -478,8 +530,15 @@ static void feed(cg_conn_t *c, const char *data, size_t len) {
     llhttp_errno_t e;
 
     if (pending(c) > OUT_HIGH) {
-      stop_reading(c, data, len);
-      break;
+      /* The socket may take it all now; if not, hold the rest back until
+       * the write callback says the client has caught up. */
+      start_write(c);
+      if (c->closing)
+        return;
+      if (c->writing >= 0) {
+        stop_reading(c, data, len);
+        break;
+      }
     }
     c->exec_end = data + len;
     e = llhttp_execute(&c->parser, data, len);

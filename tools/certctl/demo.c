@@ -1037,14 +1037,15 @@ static int write_demo_json(struct demo *d, cJSON *venues) {
   holders = cJSON_AddArrayToObject(o, "holders");
 
   /* Spread the sample over the whole store rather than its first types. */
-  size_t step = d->nspecs / 100 > 1 ? d->nspecs / 100 : 1, nc = 0;
+  size_t step = d->nspecs / 100 > 1 ? d->nspecs / 100 : 1, nc = 0, next = 0;
   for (size_t i = 0; i < d->nspecs && nc < 100; i += step) {
-    size_t j = i;
+    size_t j = i < next ? next : i;
     while (j < d->nspecs && !usable(d, &d->specs[j]))
       j++;
     if (j < d->nspecs) {
       cJSON_AddItemToArray(certs, cJSON_CreateString(d->specs[j].ident));
       nc++;
+      next = j + 1; /* each listed once */
     }
   }
   /* Holders, with every usable certificate of theirs. */
