@@ -36,5 +36,6 @@ int ctl_demo(int argc, char **argv);
 int ctl_import(int argc, char **argv);
 int ctl_export(int argc, char **argv);
 int ctl_stat(int argc, char **argv);
+int ctl_venue(int argc, char **argv);
 
 #endif

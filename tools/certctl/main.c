@@ -1,5 +1,5 @@
 /* certctl — the operator's and developer's tool: demo deployments, import
- * and export, store figures. Each subcommand lives in its own file. */
+ * and export, store figures, venues. Each subcommand lives in its own file. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +19,7 @@ static const struct {
     {"import", ctl_import, "load certificates from JSON Lines into the store"},
     {"export", ctl_export, "write the store's certificates as JSON Lines"},
     {"stat", ctl_stat, "summarise a store"},
+    {"venue", ctl_venue, "add, list, disable, enable or rotate venues and their keys"},
 };
 
 static void usage(FILE *f) {
@@ -30,6 +31,7 @@ static void usage(FILE *f) {
         "  certctl import (-c CONF | -d DATADIR) [--threads N] FILE|-\n"
         "  certctl export (-c CONF | -d DATADIR) [-o FILE]\n"
         "  certctl stat   (-c CONF | -d DATADIR) [--json]\n"
+        "  certctl venue  add|list|disable|enable|rotate (-c CONF | -d DATADIR) ...\n"
         "\n"
         "-c CONF names a certgw config file (its [store] path is used);\n"
         "-d DATADIR names a store directory directly.\n"
