@@ -23,6 +23,7 @@
 #include "core/cert.h"
 #include "core/json.h"
 #include "core/record.h"
+#include "core/trust.h"
 
 #define CHUNK_BYTES (256 * 1024)
 #define RING 16
@@ -35,6 +36,7 @@ struct chunk {
   size_t end;       /* byte offset just past the chunk in the input */
   uint64_t lines;   /* lines in the chunk */
   uint64_t nrec;    /* records in out */
+  uint64_t seals[CG_SEAL__REASONS];
   int err;          /* first failure, at line bad (0-based within the chunk) */
   uint64_t bad;
   cg_why_t why;
@@ -46,6 +48,8 @@ struct job {
   size_t len;
   int source;
   uint64_t now;
+  const cg_trust_t *trust;
+  int refuse_bad_seals;
 
   pthread_mutex_t mu;
   pthread_cond_t cv_ready; /* a chunk became ready */
@@ -58,7 +62,7 @@ struct job {
 };
 
 static int parse_line(struct job *j, const char *line, size_t len, struct chunk *c,
-                      cg_buf_t *body) {
+                      cg_buf_t *body, cg_seal_verifier_t *ver) {
   cg_cert_meta_t meta;
   cg_seal_t seal;
   cg_record_t r;
@@ -77,6 +81,16 @@ static int parse_line(struct job *j, const char *line, size_t len, struct chunk 
   r.effective = meta.effective;
   r.expiring = meta.expiring;
   r.fetched_at = j->now;
+  if (ver != NULL) {
+    int reason = cg_seal_verify(ver, body->base, body->len, &seal, meta.issued);
+    c->seals[reason]++;
+    if (reason != CG_SEAL_OK && j->refuse_bad_seals)
+      return cg_why_set(&c->why, CG_EBADREQ, "the seal does not verify: %s",
+                        cg_seal_reason_name(reason));
+    r.seal_state = reason == CG_SEAL_OK ? CG_SEAL_VERIFIED : CG_SEAL_INVALID;
+    r.seal_reason = (uint8_t)reason;
+    r.trust_gen = cg_trust_generation(j->trust);
+  }
   cg_record_holder_key(meta.holder_type, meta.holder_code, strlen(meta.holder_code),
                        r.holder_key);
   r.body = body->base;
@@ -104,7 +118,7 @@ static int parse_line(struct job *j, const char *line, size_t len, struct chunk 
 }
 
 static void parse_chunk(struct job *j, struct chunk *c, size_t off, cg_buf_t *body,
-                        cg_json_arena_t *arena) {
+                        cg_json_arena_t *arena, cg_seal_verifier_t *ver) {
   const char *p = j->data + off, *end = j->data + c->end;
 
   while (p < end) {
@@ -115,7 +129,7 @@ static void parse_chunk(struct job *j, struct chunk *c, size_t off, cg_buf_t *bo
     if (len > 0 && p[len - 1] == '\r')
       len--;
     if (len > 0) {
-      int err = parse_line(j, p, len, c, body);
+      int err = parse_line(j, p, len, c, body, ver);
       if (arena != NULL)
         cg_json_arena_reset(arena);
       if (err != 0) {
@@ -135,8 +149,13 @@ static void *parser_main(void *arg) {
   struct job *j = arg;
   /* Enough for the cJSON tree of the largest line accepted. */
   cg_json_arena_t *arena = cg_json_arena_new((size_t)16 * CG_CERT_LINE_MAX);
+  cg_seal_verifier_t *ver = NULL;
   cg_buf_t body;
 
+  /* Each parser verifies with its own verifier: ECDSA contexts cache
+   * tables and must not be shared between threads. */
+  if (j->trust != NULL && cg_seal_verifier_new(j->trust, &ver) != 0)
+    j->stop = 1;
   cg_json_arena_enter(arena);
   cg_buf_init(&body, CG_CERT_BODY_MAX);
   pthread_mutex_lock(&j->mu);
@@ -165,11 +184,12 @@ static void *parser_main(void *arg) {
     c->seq = seq;
     c->end = end;
     c->lines = c->nrec = c->bad = 0;
+    memset(c->seals, 0, sizeof c->seals);
     c->err = 0;
     cg_buf_reset(&c->out);
     pthread_mutex_unlock(&j->mu);
 
-    parse_chunk(j, c, off, &body, arena);
+    parse_chunk(j, c, off, &body, arena, ver);
 
     pthread_mutex_lock(&j->mu);
     c->ready = 1;
@@ -179,6 +199,7 @@ static void *parser_main(void *arg) {
   cg_buf_free(&body);
   cg_json_arena_enter(NULL);
   cg_json_arena_free(arena);
+  cg_seal_verifier_free(ver);
   return NULL;
 }
 
@@ -233,6 +254,8 @@ int cg_import_buffer(cg_store_t *s, const char *data, size_t len, const cg_impor
   j->len = len;
   j->source = o->source ? o->source : CG_SOURCE_IMPORT;
   j->now = (uint64_t)time(NULL);
+  j->trust = o->trust;
+  j->refuse_bad_seals = o->refuse_bad_seals;
   pthread_mutex_init(&j->mu, NULL);
   pthread_cond_init(&j->cv_ready, NULL);
   pthread_cond_init(&j->cv_free, NULL);
@@ -271,6 +294,8 @@ int cg_import_buffer(cg_store_t *s, const char *data, size_t len, const cg_impor
       err = write_chunk(w, c, res);
     }
     res->lines += c->lines;
+    for (int k = 0; k < CG_SEAL__REASONS; k++)
+      res->seals[k] += c->seals[k];
     if (err != 0)
       break;
     if (o->progress)
@@ -303,6 +328,7 @@ done:
   }
   if (err != 0) {
     res->records = res->replaced = 0;
+    memset(res->seals, 0, sizeof res->seals);
   }
   for (int i = 0; i < RING; i++)
     cg_buf_free(&j->ring[i].out);

@@ -12,7 +12,10 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/seal.h"
 #include "core/store.h"
+
+struct cg_trust;
 
 typedef void (*cg_import_progress_cb)(void *arg, uint64_t bytes_done, uint64_t bytes_total,
                                       uint64_t records);
@@ -22,6 +25,12 @@ typedef struct cg_import_opts {
   int source;                     /* CG_SOURCE_…; 0: CG_SOURCE_IMPORT */
   cg_import_progress_cb progress; /* called from the calling thread, may be NULL */
   void *progress_arg;
+  /* Seals are verified on the parser threads against trust (both cores):
+   * records are stored verified or invalid with the reason and the trust
+   * generation. NULL stores them unchecked, for a later `certctl verify` or
+   * certgw to check; an unchecked record is never served as genuine. */
+  const struct cg_trust *trust;
+  int refuse_bad_seals;           /* a bad seal fails the import like a bad line */
 } cg_import_opts_t;
 
 typedef struct cg_import_result {
@@ -29,6 +38,7 @@ typedef struct cg_import_result {
   uint64_t records;   /* certificates stored */
   uint64_t replaced;  /* of which replaced one already there */
   uint64_t bad_line;  /* 1-based line of the first bad record; 0 if none */
+  uint64_t seals[CG_SEAL__REASONS]; /* verified ([CG_SEAL_OK]) and each failure */
   double load_seconds;   /* parsing and writing the records */
   double commit_seconds; /* filing the holder index, committing, syncing */
   cg_why_t why;       /* what was wrong with it, or with the import */

@@ -7,12 +7,20 @@
  */
 #include "core/seal.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <uthash.h>
 
 #include <mbedtls/base64.h>
 #include <mbedtls/sha256.h>
 
+#include <mbedtls/ecdsa.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/x509_crt.h>
+
 #include "core/signer.h"
+#include "core/trust.h"
 
 static const struct {
   cg_seal_alg_t alg;
@@ -83,4 +91,143 @@ int cg_seal_sign(struct cg_signer *signer, const void *body, size_t len, cg_seal
   memcpy(out->signer, cg_signer_fingerprint(signer), CG_SEAL_FPR_LEN);
   out->sig_len = (uint16_t)b64_len;
   return 0;
+}
+
+/* ---- verification --------------------------------------------------------- */
+
+static const char *const reason_names[] = {
+#define CG__R(n, s) s,
+    CG_SEAL_REASONS(CG__R)
+#undef CG__R
+};
+
+const char *cg_seal_reason_name(int r) {
+  return r >= 0 && r < CG_SEAL__REASONS ? reason_names[r] : "unknown";
+}
+
+/* What a verifier knows of one signer. */
+struct known {
+  uint8_t fpr[CG_SEAL_FPR_LEN];
+  const mbedtls_x509_crt *crt;
+  int chain;                 /* CG_SEAL_OK or why the signer is not trusted */
+  uint32_t from, to;         /* validity, yyyymmdd */
+  int ec;                    /* an ECDSA P-256 key: ctx holds a copy */
+  mbedtls_ecdsa_context ctx; /* per thread: its group caches tables */
+  UT_hash_handle hh;
+};
+
+struct cg_seal_verifier {
+  const cg_trust_t *trust;
+  struct known *known;
+};
+
+int cg_seal_verifier_new(const cg_trust_t *t, cg_seal_verifier_t **out) {
+  cg_seal_verifier_t *v = calloc(1, sizeof *v);
+  if (v == NULL)
+    return CG_ENOMEM;
+  v->trust = t;
+  *out = v;
+  return 0;
+}
+
+void cg_seal_verifier_free(cg_seal_verifier_t *v) {
+  struct known *k, *tmp;
+  if (v == NULL)
+    return;
+  HASH_ITER(hh, v->known, k, tmp) {
+    HASH_DEL(v->known, k);
+    if (k->ec)
+      mbedtls_ecdsa_free(&k->ctx);
+    free(k);
+  }
+  free(v);
+}
+
+static uint32_t ymd(const mbedtls_x509_time *t) {
+  return (uint32_t)(t->year * 10000 + t->mon * 100 + t->day);
+}
+
+/* The signer's chain, revocation and key usage: the same for every seal it
+ * made under this trust store, so checked once. mbedTLS checks validity
+ * against the clock; certgw asks about the issue date instead, so the
+ * EXPIRED and FUTURE flags are left to the date check of each seal. */
+static int judge(const cg_trust_t *t, const mbedtls_x509_crt *crt) {
+  uint32_t flags = 0;
+  mbedtls_x509_crt_verify_with_profile((mbedtls_x509_crt *)crt, cg__trust_anchors(t),
+                                       cg__trust_crls(t), &mbedtls_x509_crt_profile_default, NULL,
+                                       &flags, NULL, NULL);
+  flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE |
+                       MBEDTLS_X509_BADCRL_EXPIRED | MBEDTLS_X509_BADCRL_FUTURE);
+  if (flags & MBEDTLS_X509_BADCERT_REVOKED)
+    return CG_SEAL_SIGNER_REVOKED;
+  if (flags != 0)
+    return CG_SEAL_UNTRUSTED_CHAIN;
+  /* mbedTLS passes a certificate without the extension; a seal key must say
+   * that it signs. */
+  if (!(crt->ext_types & MBEDTLS_X509_EXT_KEY_USAGE) ||
+      mbedtls_x509_crt_check_key_usage(crt, MBEDTLS_X509_KU_DIGITAL_SIGNATURE) != 0)
+    return CG_SEAL_SIGNER_KEY_USAGE;
+  return CG_SEAL_OK;
+}
+
+static struct known *know(cg_seal_verifier_t *v, const uint8_t fpr[CG_SEAL_FPR_LEN]) {
+  const mbedtls_x509_crt *crt = cg__trust_signer(v->trust, fpr);
+  struct known *k;
+
+  if (crt == NULL)
+    return NULL;
+  if ((k = calloc(1, sizeof *k)) == NULL)
+    return NULL;
+  memcpy(k->fpr, fpr, CG_SEAL_FPR_LEN);
+  k->crt = crt;
+  k->from = ymd(&crt->valid_from);
+  k->to = ymd(&crt->valid_to);
+  k->chain = judge(v->trust, crt);
+  if (mbedtls_pk_get_type(&crt->pk) == MBEDTLS_PK_ECKEY &&
+      mbedtls_pk_ec(crt->pk)->grp.id == MBEDTLS_ECP_DP_SECP256R1) {
+    mbedtls_ecdsa_init(&k->ctx);
+    if (mbedtls_ecdsa_from_keypair(&k->ctx, mbedtls_pk_ec(crt->pk)) == 0)
+      k->ec = 1;
+    else
+      mbedtls_ecdsa_free(&k->ctx);
+  }
+  HASH_ADD(hh, v->known, fpr, CG_SEAL_FPR_LEN, k);
+  return k;
+}
+
+int cg_seal_verify(cg_seal_verifier_t *v, const void *body, size_t len, const cg_seal_t *seal,
+                   uint32_t issued) {
+  uint8_t hash[32], sig[CG_SEAL_SIG_MAX];
+  size_t sig_len = 0;
+  struct known *k;
+
+  if (seal->alg != CG_SEAL_ES256 && seal->alg != CG_SEAL_RS256)
+    return CG_SEAL_UNSUPPORTED_ALG;
+  if (!cg_seal_b64_valid(seal->sig, seal->sig_len) ||
+      mbedtls_base64_decode(sig, sizeof sig, &sig_len, (const unsigned char *)seal->sig,
+                            seal->sig_len) != 0)
+    return CG_SEAL_MALFORMED_SEAL;
+  HASH_FIND(hh, v->known, seal->signer, CG_SEAL_FPR_LEN, k);
+  if (k == NULL && (k = know(v, seal->signer)) == NULL)
+    return CG_SEAL_UNKNOWN_SIGNER;
+  if (k->chain != CG_SEAL_OK)
+    return k->chain;
+  if (issued < k->from || issued > k->to)
+    return CG_SEAL_SIGNER_EXPIRED;
+  /* The algorithm named must be the signer key's: an RSA key does not make
+   * an ES256 seal, whatever the bytes. */
+  if (seal->alg == CG_SEAL_ES256 ? !k->ec
+                                 : (mbedtls_pk_get_type(&k->crt->pk) != MBEDTLS_PK_RSA ||
+                                    mbedtls_pk_get_bitlen(&k->crt->pk) < 2048))
+    return CG_SEAL_UNSUPPORTED_ALG;
+  if (mbedtls_sha256_ret(body, len, hash, 0) != 0)
+    return CG_SEAL_MALFORMED_SEAL;
+  if (seal->alg == CG_SEAL_ES256) {
+    if (mbedtls_ecdsa_read_signature(&k->ctx, hash, sizeof hash, sig, sig_len) != 0)
+      return CG_SEAL_BAD_SIGNATURE;
+  } else if (mbedtls_pk_verify((mbedtls_pk_context *)&k->crt->pk, MBEDTLS_MD_SHA256, hash,
+                               sizeof hash, sig, sig_len) != 0) {
+    return CG_SEAL_BAD_SIGNATURE;
+  }
+  return CG_SEAL_OK;
 }

@@ -51,4 +51,45 @@ int cg_seal_b64_valid(const char *s, size_t len);
  * Returns 0, or CG_ECRYPTO. */
 int cg_seal_sign(struct cg_signer *signer, const void *body, size_t len, cg_seal_t *out);
 
+/* ---- verification -------------------------------------------------------- */
+
+/* Why a seal is not verified (stored in a record's seal_reason). */
+#define CG_SEAL_REASONS(XX)                                                                        \
+  XX(OK, "verified")                                                                               \
+  XX(BAD_SIGNATURE, "bad_signature")                                                               \
+  XX(UNKNOWN_SIGNER, "unknown_signer")                                                             \
+  XX(UNTRUSTED_CHAIN, "untrusted_chain")                                                           \
+  XX(SIGNER_EXPIRED, "signer_expired")                                                             \
+  XX(SIGNER_REVOKED, "signer_revoked")                                                             \
+  XX(SIGNER_KEY_USAGE, "signer_key_usage")                                                         \
+  XX(UNSUPPORTED_ALG, "unsupported_alg")                                                           \
+  XX(MALFORMED_SEAL, "malformed_seal")
+
+enum cg_seal_reason {
+#define CG__R(n, s) CG_SEAL_##n,
+  CG_SEAL_REASONS(CG__R)
+#undef CG__R
+  CG_SEAL__REASONS
+};
+
+/* "verified", "bad_signature", …; "unknown" for another value. */
+const char *cg_seal_reason_name(int reason);
+
+struct cg_trust;
+typedef struct cg_seal_verifier cg_seal_verifier_t;
+
+/* A verifier for one thread: it caches, per signer, the verdict on the
+ * signer's chain and a ready ECDSA context, so a chain is checked once and
+ * each seal costs one signature check. t must outlive it. */
+int cg_seal_verifier_new(const struct cg_trust *t, cg_seal_verifier_t **out);
+void cg_seal_verifier_free(cg_seal_verifier_t *v);
+
+/* Checks seal over body for a certificate issued on `issued` (yyyymmdd):
+ * the signer known to the trust store, chaining to an anchor, not revoked
+ * by a loaded CRL, with digitalSignature key usage, valid on the issue date,
+ * its key of the seal's algorithm, and the signature over SHA-256(body).
+ * Returns CG_SEAL_OK or the first reason it fails. */
+int cg_seal_verify(cg_seal_verifier_t *v, const void *body, size_t len, const cg_seal_t *seal,
+                   uint32_t issued);
+
 #endif

@@ -19,7 +19,9 @@ int cg_view_type_allowed(const cg_scope_t *s, const char *type_code) {
 
 int cg_view_is_full(const cg_scope_t *s) { return s->all_fields && s->nmask == 0; }
 
-const char *cg_view_seal_status(const cg_record_t *rec) {
+const char *cg_view_seal_status(const cg_record_t *rec, uint32_t gen) {
+  if (gen == 0 || rec->trust_gen != gen)
+    return "unchecked";
   switch (rec->seal_state) {
   case CG_SEAL_VERIFIED: return "verified";
   case CG_SEAL_INVALID: return "invalid";
@@ -112,14 +114,19 @@ static int mask_item(cJSON *item, const char *name, cg_buf_t *tmp) {
   return cJSON_SetValuestring(item, tmp->base) ? 0 : CG_ENOMEM;
 }
 
-static int append_seal(const cg_scope_t *s, const cg_record_t *rec, cg_buf_t *out) {
-  const char *status = cg_view_seal_status(rec);
+static int append_seal(const cg_scope_t *s, const cg_record_t *rec, uint32_t gen, cg_buf_t *out) {
+  const char *status = cg_view_seal_status(rec, gen);
   int err = cg_buf_reserve(out, 160 + rec->sig_len + 2 * CG_SEAL_FPR_LEN);
   if (err)
     return err;
   cg_buf_puts(out, ",\"seal\":{\"status\":\"");
   cg_buf_puts(out, status);
   cg_buf_putc(out, '"');
+  if (strcmp(status, "invalid") == 0) {
+    cg_buf_puts(out, ",\"reason\":\"");
+    cg_buf_puts(out, cg_seal_reason_name(rec->seal_reason));
+    cg_buf_putc(out, '"');
+  }
   if (cg_view_is_full(s)) {
     const char *alg = cg_seal_alg_name((cg_seal_alg_t)rec->seal_alg);
     cg_buf_puts(out, ",\"algorithm\":\"");
@@ -136,7 +143,7 @@ static int append_seal(const cg_scope_t *s, const cg_record_t *rec, cg_buf_t *ou
   return cg_buf_append(out, "}}", 2);
 }
 
-int cg_view_render(const cg_scope_t *s, const cg_record_t *rec, cg_buf_t *out) {
+int cg_view_render(const cg_scope_t *s, const cg_record_t *rec, uint32_t gen, cg_buf_t *out) {
   size_t start = out->len;
   cJSON *o, *c, *next;
   cg_buf_t tmp;
@@ -148,7 +155,7 @@ int cg_view_render(const cg_scope_t *s, const cg_record_t *rec, cg_buf_t *out) {
     /* The stored body is already the canonical JSON of every field. */
     if ((err = cg_buf_append(out, rec->body, rec->body_len - 1)) != 0)
       return err;
-    return append_seal(s, rec, out);
+    return append_seal(s, rec, gen, out);
   }
   if ((o = cJSON_ParseWithLength(rec->body, rec->body_len)) == NULL)
     return CG_ERECORD;
@@ -186,5 +193,5 @@ int cg_view_render(const cg_scope_t *s, const cg_record_t *rec, cg_buf_t *out) {
     return err == CG_EBADREQ ? CG_ERECORD : err;
   }
   out->len--; /* the closing brace: the seal member follows */
-  return append_seal(s, rec, out);
+  return append_seal(s, rec, gen, out);
 }

@@ -10,6 +10,7 @@
 #define CG_VIEW_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/buf.h"
 #include "core/config.h"
@@ -21,12 +22,17 @@ int cg_view_type_allowed(const cg_scope_t *scope, const char *type_code);
 /* 1 if the scope sees certificates in full (every field, nothing masked). */
 int cg_view_is_full(const cg_scope_t *scope);
 
-/* Appends the view of rec for scope to out. Returns 0, CG_ERECORD (a body
+/* Appends the view of rec for scope to out; trust_gen is the generation of
+ * the trust store in force (0: none loaded). Returns 0, CG_ERECORD (a body
  * that is not JSON) or CG_ETOOBIG / CG_ENOMEM. */
-int cg_view_render(const cg_scope_t *scope, const cg_record_t *rec, cg_buf_t *out);
+int cg_view_render(const cg_scope_t *scope, const cg_record_t *rec, uint32_t trust_gen,
+                   cg_buf_t *out);
 
-/* The seal status word of a record: "verified", "invalid" or "unchecked". */
-const char *cg_view_seal_status(const cg_record_t *rec);
+/* The seal status of a record under the trust store of generation gen:
+ * "verified" or "invalid" only when it was checked under that very trust
+ * store, else "unchecked" — a verdict reached under other anchors or CRLs
+ * says nothing about the present ones. */
+const char *cg_view_seal_status(const cg_record_t *rec, uint32_t gen);
 
 /* Masks one value in place of field name (rules by kind: ID numbers and
  * codes keep their first and last four characters, names their first

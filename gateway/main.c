@@ -72,6 +72,7 @@ static void runtime_free(cg_runtime_t *rt) {
   if (rt == NULL)
     return;
   cg_venue_registry_free(rt->venues);
+  cg_trust_free(rt->trust);
   cg_config_free(rt->cfg);
   free(rt);
 }
@@ -85,8 +86,10 @@ static int load_runtime(const char *path, cg_store_t *store, cg_runtime_t **out,
   if (rt == NULL)
     return CG_ENOMEM;
   if ((err = cg_config_load(&rt->cfg, path, why)) != 0 ||
-      (err = cg_venue_registry_load(store, &rt->venues, why)) != 0)
+      (err = cg_venue_registry_load(store, &rt->venues, why)) != 0 ||
+      (err = cg_trust_load(&rt->trust, rt->cfg->trust_dir, store, why)) != 0)
     goto fail;
+  rt->trust_gen = cg_trust_generation(rt->trust);
   x.cfg = rt->cfg;
   if ((err = cg_venue_registry_each(rt->venues, check_scope, &x)) != 0)
     goto fail;
@@ -147,8 +150,9 @@ static void on_hup(uv_signal_t *s, int signum) {
   rt->older = old;
   atomic_store_explicit(&srv.rt, rt, memory_order_release);
   wake_all();
-  say("SIGHUP: configuration %u reloaded (%zu venues)", (unsigned)rt->gen,
-      cg_venue_registry_count(rt->venues));
+  say("SIGHUP: configuration %u reloaded (%zu venues, trust generation %08x%s)",
+      (unsigned)rt->gen, cg_venue_registry_count(rt->venues), rt->trust_gen,
+      rt->trust_gen == old->trust_gen ? ", unchanged" : "");
 }
 
 /* Frees snapshots no worker can still be using, and ends the main loop

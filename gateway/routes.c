@@ -111,10 +111,10 @@ static void json_error_why(cg_conn_t *c, int code, const cg_why_t *why) {
 
 /* The ETag of a record as this scope sees it: the content hash, the seal
  * state and the scope, since each changes what is sent. */
-static void etag_of(const cg_record_t *rec, const cg_scope_t *s, char out[20]) {
+static void etag_of(const cg_record_t *rec, const cg_scope_t *s, uint32_t gen, char out[20]) {
   static const char hex[] = "0123456789abcdef";
-  uint64_t h = rec->etag ^ XXH3_64bits(s->name, strlen(s->name)) ^
-               ((uint64_t)rec->seal_state << 56);
+  const char *st = cg_view_seal_status(rec, gen);
+  uint64_t h = rec->etag ^ XXH3_64bits(s->name, strlen(s->name)) ^ ((uint64_t)st[0] << 56);
   out[0] = '"';
   for (int i = 0; i < 16; i++)
     out[1 + i] = hex[(h >> (60 - 4 * i)) & 15];
@@ -183,7 +183,7 @@ static void get_certificate(cg_conn_t *c, const char *id, size_t len) {
     return;
   }
   cg_count(&w->metrics.cache_hits, 1);
-  etag_of(&rec, s, etag);
+  etag_of(&rec, s, rt->trust_gen, etag);
   memcpy(hdr, "ETag: ", 6);
   memcpy(hdr + 6, etag, 18);
   memcpy(hdr + 24, "\r\n", 3);
@@ -193,7 +193,7 @@ static void get_certificate(cg_conn_t *c, const char *id, size_t len) {
     return;
   }
   cg_buf_reset(&w->scratch);
-  err = cg_view_render(s, &rec, &w->scratch);
+  err = cg_view_render(s, &rec, rt->trust_gen, &w->scratch);
   /* The record points into the map: done with it before the snapshot ends. */
   cg_store_reader_end(w->reader);
   if (err != 0) {
@@ -213,6 +213,7 @@ struct list_ctx {
   int holder_type;
   const char *type; /* filter, or NULL */
   int found, listed, err;
+  uint32_t trust_gen;
   char needle[64];
   size_t needle_len;
 };
@@ -240,7 +241,7 @@ static int list_one(void *arg, cg_slice_t key, cg_slice_t val) {
     return 1;
   if (x->listed++ > 0)
     cg_buf_putc(&w->scratch, ',');
-  if ((x->err = cg_view_render(x->scope, &rec, &w->scratch)) != 0)
+  if ((x->err = cg_view_render(x->scope, &rec, x->trust_gen, &w->scratch)) != 0)
     return 1;
   return 0;
 }
@@ -286,6 +287,7 @@ static void get_holder(cg_conn_t *c, const char *code, size_t len, const char *q
     return;
   }
   x.scope = s;
+  x.trust_gen = rt->trust_gen;
   x.needle_len = (size_t)snprintf(x.needle, sizeof x.needle, "\"certificateHolderCode\":\"%.*s\"",
                                   (int)len, code);
   if (cg_store_reader_begin(w->reader) != 0) {

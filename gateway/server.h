@@ -14,6 +14,7 @@
 
 #include "core/config.h"
 #include "core/store.h"
+#include "core/trust.h"
 #include "core/venue.h"
 #include "gateway/metrics.h"
 
@@ -30,6 +31,8 @@ enum cg_server_state {
 typedef struct cg_runtime {
   cg_config_t *cfg;
   cg_venue_registry_t *venues;
+  struct cg_trust *trust;   /* the seal trust store */
+  uint32_t trust_gen;
   uint64_t gen;
   struct cg_runtime *older; /* waiting to be freed */
 } cg_runtime_t;

@@ -12,13 +12,16 @@
 #include "core/ident.h"
 #include "core/import.h"
 #include "core/record.h"
+#include "core/trust.h"
 
-enum { OPT_THREADS = 1000, OPT_JSON, OPT_HELP };
+enum { OPT_THREADS = 1000, OPT_JSON, OPT_HELP, OPT_TRUST, OPT_NO_VERIFY, OPT_REFUSE };
 
 static const struct option common_opts[] = {
     {"config", required_argument, NULL, 'c'}, {"data", required_argument, NULL, 'd'},
     {"output", required_argument, NULL, 'o'}, {"threads", required_argument, NULL, OPT_THREADS},
     {"json", no_argument, NULL, OPT_JSON},    {"help", no_argument, NULL, OPT_HELP},
+    {"trust", required_argument, NULL, OPT_TRUST}, {"no-verify", no_argument, NULL, OPT_NO_VERIFY},
+    {"refuse-bad-seals", no_argument, NULL, OPT_REFUSE},
     {NULL, 0, NULL, 0},
 };
 
@@ -27,6 +30,8 @@ struct args {
   const char *output;
   int threads;
   int json;
+  const char *trust;
+  int no_verify, refuse;
 };
 
 /* Parses the options every data command shares; returns optind, or -1 after
@@ -43,6 +48,9 @@ static int parse(int argc, char **argv, struct args *a, const char *usage, int *
     case 'o': a->output = optarg; break;
     case OPT_THREADS: a->threads = atoi(optarg) > 0 ? atoi(optarg) : 0; break;
     case OPT_JSON: a->json = 1; break;
+    case OPT_TRUST: a->trust = optarg; break;
+    case OPT_NO_VERIFY: a->no_verify = 1; break;
+    case OPT_REFUSE: a->refuse = 1; break;
     case OPT_HELP: fputs(usage, stdout); *help = 1; return -1;
     default: fputs(usage, stderr); return -1;
     }
@@ -58,36 +66,66 @@ static void import_progress(void *arg, uint64_t done, uint64_t total, uint64_t r
 
 int ctl_import(int argc, char **argv) {
   static const char usage[] =
-      "usage: certctl import (-c CONF | -d DATADIR) [--threads N] FILE|-\n"
+      "usage: certctl import (-c CONF | -d DATADIR [--trust DIR]) [--threads N]\n"
+      "                      [--no-verify | --refuse-bad-seals] FILE|-\n"
       "\n"
       "Loads certificates, one JSON object a line in the national field names\n"
       "with their seals (what `certctl export` writes). Lines are checked in\n"
       "full; the first bad one is reported with its line number and nothing is\n"
-      "stored. A certificate already in the store is replaced.\n";
+      "stored. A certificate already in the store is replaced.\n"
+      "\n"
+      "Seals are verified on every core against the trust store (the config's\n"
+      "[seal] trust_dir, or --trust DIR) and each record keeps the verdict.\n"
+      "A bad seal is counted and stored as invalid (never served as genuine);\n"
+      "--refuse-bad-seals fails the import instead. --no-verify stores seals\n"
+      "unchecked, for `certctl verify` or certgw to check later.\n";
   struct args a;
   cg_import_opts_t o = {0};
   cg_import_result_t res;
   ctl_progress_t prog;
+  cg_config_t *cfg = NULL;
+  cg_trust_t *trust = NULL;
   cg_store_t *s;
   int help, i, err;
   double t0;
 
   if ((i = parse(argc, argv, &a, usage, &help)) < 0)
     return help ? 0 : 2;
-  if (i != argc - 1) {
+  if (i != argc - 1 || (a.no_verify && a.refuse)) {
     fputs(usage, stderr);
     return 2;
   }
-  if ((s = ctl_open_store(&a.t, 0, NULL)) == NULL)
+  if ((s = ctl_open_store(&a.t, 0, &cfg)) == NULL)
     return 1;
+  if (!a.no_verify) {
+    const char *dir = a.trust ? a.trust : cfg ? cfg->trust_dir : NULL;
+    cg_why_t why = {""};
+    if (dir == NULL || dir[0] == '\0') {
+      fprintf(stderr, "certctl: no trust store to verify seals with: give -c CONF, --trust DIR "
+                      "or --no-verify\n");
+      cg_store_close(s);
+      cg_config_free(cfg);
+      return 2;
+    }
+    if (cg_trust_load(&trust, dir, s, &why) != 0) {
+      fprintf(stderr, "certctl: %s\n", why.text);
+      cg_store_close(s);
+      cg_config_free(cfg);
+      return 1;
+    }
+  }
   ctl_progress_init(&prog, "import");
   o.threads = a.threads;
   o.progress = import_progress;
   o.progress_arg = &prog;
+  o.trust = trust;
+  o.refuse_bad_seals = a.refuse;
   t0 = ctl_now();
   err = cg_import_file(s, argv[i], &o, &res);
   ctl_progress_done(&prog);
   cg_store_close(s);
+  cg_trust_free(trust);
+  cg_config_free(cfg);
   if (err != 0) {
     if (res.bad_line)
       fprintf(stderr, "certctl: %s:%llu: %s\n", argv[i], (unsigned long long)res.bad_line,
@@ -103,6 +141,19 @@ int ctl_import(int argc, char **argv) {
          (unsigned long long)res.records, (unsigned long long)res.replaced,
          (unsigned long long)res.lines, el, el > 0 ? (double)res.records / el : 0.0,
          res.load_seconds, res.commit_seconds);
+  if (trust == NULL) {
+    printf("seals: not verified (--no-verify); they are stored unchecked\n");
+  } else {
+    uint64_t bad = 0;
+    for (int k = 1; k < CG_SEAL__REASONS; k++)
+      bad += res.seals[k];
+    printf("seals: %llu verified, %llu invalid", (unsigned long long)res.seals[CG_SEAL_OK],
+           (unsigned long long)bad);
+    for (int k = 1; k < CG_SEAL__REASONS; k++)
+      if (res.seals[k])
+        printf(", %s %llu", cg_seal_reason_name(k), (unsigned long long)res.seals[k]);
+    printf("\n");
+  }
   return 0;
 }
 

@@ -22,6 +22,7 @@
 #include "core/ident.h"
 #include "core/import.h"
 #include "core/signer.h"
+#include "core/trust.h"
 #include "core/venue.h"
 
 /* ---- deterministic randomness ------------------------------------------ */
@@ -261,7 +262,7 @@ struct demo {
   const char *dir;
   unsigned count, port;
   uint64_t seed;
-  int keep_source, force;
+  int keep_source, force, verify;
   uint32_t today;
   long today_days;
   char type_code[T__N][22];
@@ -1091,6 +1092,7 @@ static int remove_tree(const char *dir, const char *sub) {
 int ctl_demo(int argc, char **argv) {
   static const char usage[] =
       "usage: certctl demo DIR [--count N] [--port P] [--seed S] [--keep-source] [--force]\n"
+      "                        [--no-verify]\n"
       "\n"
       "Creates a self-contained deployment in DIR: a demo seal CA and agency seal\n"
       "keys (ECDSA P-256 and RSA-2048), the trust store, a QR key ring, venues,\n"
@@ -1098,21 +1100,26 @@ int ctl_demo(int argc, char **argv) {
       "(default 10000) of 26 types. DIR/demo.json lists the venues' keys and\n"
       "sample identifiers and holders. --port sets the listen port (default\n"
       "8080); --seed makes the data (not the keys) repeatable; --keep-source\n"
-      "keeps DIR/certificates.jsonl; --force replaces an existing deployment.\n";
+      "keeps DIR/certificates.jsonl; --force replaces an existing deployment;\n"
+      "--no-verify stores the seals unchecked instead of verifying them (faster\n"
+      "for very large stores; certgw never serves an unchecked seal as verified).\n";
   static const struct option opts[] = {
       {"count", required_argument, NULL, 'n'}, {"port", required_argument, NULL, 'p'},
       {"seed", required_argument, NULL, 's'},  {"keep-source", no_argument, NULL, 'k'},
       {"force", no_argument, NULL, 'f'},       {"help", no_argument, NULL, 'h'},
+      {"no-verify", no_argument, NULL, 'V'},
       {NULL, 0, NULL, 0},
   };
-  struct demo d = {.count = 10000, .port = 8080, .seed = 1};
+  struct demo d = {.count = 10000, .port = 8080, .seed = 1, .verify = 1};
   cg_store_opts_t so = {0};
   cg_import_result_t res;
   cg_import_opts_t io = {0};
   ctl_progress_t prog;
   cg_store_t *store = NULL;
   cJSON *venues = NULL;
+  cg_trust_t *trust = NULL;
   char path[4096], src[4096];
+  cg_why_t why = {""};
   FILE *f;
   rng_t r;
   int c, err = 1;
@@ -1129,6 +1136,7 @@ int ctl_demo(int argc, char **argv) {
     case 's': d.seed = strtoull(optarg, &end, 10); if (*end) goto bad; break;
     case 'k': d.keep_source = 1; break;
     case 'f': d.force = 1; break;
+    case 'V': d.verify = 0; break;
     case 'h': fputs(usage, stdout); return 0;
     default: goto bad;
     }
@@ -1193,7 +1201,6 @@ int ctl_demo(int argc, char **argv) {
 
   snprintf(path, sizeof path, "%s/data", d.dir);
   so.path = path;
-  cg_why_t why = {""};
   if ((err = cg_store_open(&store, &so, &why)) != 0) {
     fprintf(stderr, "certctl: %s\n", why.text);
     goto done;
@@ -1203,9 +1210,16 @@ int ctl_demo(int argc, char **argv) {
     fprintf(stderr, "certctl: demo: cannot store signers and venues: %s\n", cg_strerror(err));
     goto done;
   }
+  snprintf(path, sizeof path, "%s/trust", d.dir);
+  if ((err = cg_trust_load(&trust, path, store, &why)) != 0) {
+    fprintf(stderr, "certctl: demo: %s\n", why.text);
+    goto done;
+  }
   ctl_progress_init(&prog, "import");
   io.progress = import_progress;
   io.progress_arg = &prog;
+  /* Sealed a moment ago, verified now, through the import's own path. */
+  io.trust = d.verify ? trust : NULL;
   err = cg_import_file(store, src, &io, &res);
   ctl_progress_done(&prog);
   if (err) {
@@ -1227,6 +1241,7 @@ int ctl_demo(int argc, char **argv) {
 
 done:
   cJSON_Delete(venues);
+  cg_trust_free(trust);
   cg_store_close(store);
   for (int i = 0; i < d.nagencies; i++)
     cg_signer_free(d.agencies[i].signer);

@@ -27,8 +27,8 @@ static void usage(FILE *f) {
   for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
     fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
   fputs("\n"
-        "  certctl demo DIR [--count N] [--port P] [--seed S] [--keep-source]\n"
-        "  certctl import (-c CONF | -d DATADIR) [--threads N] FILE|-\n"
+        "  certctl demo DIR [--count N] [--port P] [--seed S] [--keep-source] [--no-verify]\n"
+        "  certctl import (-c CONF | -d DATADIR [--trust DIR]) [--threads N] [--no-verify] FILE|-\n"
         "  certctl export (-c CONF | -d DATADIR) [-o FILE]\n"
         "  certctl stat   (-c CONF | -d DATADIR) [--json]\n"
         "  certctl venue  add|list|disable|enable|rotate (-c CONF | -d DATADIR) ...\n"
