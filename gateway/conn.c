@@ -62,6 +62,7 @@ void cg_conn_accept(cg_worker_t *w) {
   const cg_config_t *conf = atomic_load(&w->srv->rt)->cfg;
   cg_conn_t *c = calloc(1, sizeof *c);
 
+  w->now_ms = uv_now(&w->loop); /* deadlines count from now, not the last sweep */
   if (c == NULL)
     return;
   c->w = w;
@@ -418,16 +419,26 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
 
   if (count_head(c, n))
     return -1;
+  if (n == 0)
+    return 0;
   /* llhttp passes an obsolete line folding (a line starting with a space
    * or tab continues the previous value) as one more part of the value,
-   * with the CRLF skipped. A part that does not start where the previous
-   * ended, when that was not the end of the previous read, is such a fold:
-   * HAProxy would unfold it into something else, so refuse it (RFC 9112 5.2). */
-  if (c->value_parts > 0 && at != c->value_end && c->value_end != c->exec_end)
+   * with the CRLF skipped. A value split by the reads is legitimate only
+   * where the next part starts exactly where the previous ended in the same
+   * buffer, or the previous ended one buffer and this starts the next. Any
+   * other part is a fold: HAProxy would unfold it into something else, so
+   * refuse it (RFC 9112 5.2). Pointers alone cannot tell, as every read
+   * lands at the start of the same buffer; hence the call counter. */
+  if (c->value_parts > 0 &&
+      !(c->value_seq == c->exec_seq ? at == c->value_end
+                                    : c->value_at_end && c->value_seq + 1 == c->exec_seq &&
+                                          at == c->exec_begin))
     return fail(c, 400, "obsolete line folding is not accepted");
   c->in_value = 1;
   c->value_parts++;
   c->value_end = at + n;
+  c->value_seq = c->exec_seq;
+  c->value_at_end = at + n == c->exec_end;
   kind = c->field_len <= sizeof c->field ? header_kind(c) : H_OTHER;
   if (kind == H_AUTH) {
     if (r->auth_len + n > CG_AUTH_MAX) {
@@ -540,6 +551,8 @@ static void feed(cg_conn_t *c, const char *data, size_t len) {
         break;
       }
     }
+    c->exec_seq++;
+    c->exec_begin = data;
     c->exec_end = data + len;
     e = llhttp_execute(&c->parser, data, len);
     if (e == HPE_OK)

@@ -56,7 +56,11 @@ struct cg_conn {
   int in_value;            /* the last callback was a header value */
   int value_parts;         /* value callbacks for the current header */
   const char *value_end;   /* where the last value part ended */
-  const char *exec_end;    /* end of the buffer being executed */
+  uint64_t value_seq;      /* in which llhttp_execute call */
+  int value_at_end;        /* it ended that call's buffer */
+  const char *exec_begin;  /* the buffer being executed */
+  const char *exec_end;
+  uint64_t exec_seq;       /* llhttp_execute calls so far */
   size_t head_bytes;
   int nheaders;
   int err_status;          /* set by a callback that refuses the message */

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,9 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--timeout")) timeout = v;
     else if (!strcmp(argv[i], "--hold")) hold = v;
   }
+  /* The server may close while we still write (a 408, a 400): read what it
+   * said instead of dying of SIGPIPE. */
+  signal(SIGPIPE, SIG_IGN);
   while ((r = read(0, in + n, sizeof in - n)) > 0)
     n += (size_t)r;
   n = unescape(in, n);
