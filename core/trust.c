@@ -49,10 +49,15 @@ static int list_dir(const char *dir, const char *suf1, const char *suf2, char **
     if (!match)
       continue;
     if (*n == cap) {
+      char **more = realloc(*names, (size_t)(cap ? 2 * cap : 16) * sizeof **names);
+      if (more == NULL)
+        break;
+      *names = more;
       cap = cap ? 2 * cap : 16;
-      *names = realloc(*names, (size_t)cap * sizeof **names);
     }
-    (*names)[(*n)++] = strdup(e->d_name);
+    if (((*names)[*n] = strdup(e->d_name)) == NULL)
+      break;
+    (*n)++;
   }
   closedir(d);
   for (int i = 1; i < *n; i++) /* insertion sort: directories are small */
@@ -128,7 +133,7 @@ static int load_part(cg_trust_t *t, const char *dir, const char *sub, mbedtls_sh
     return cg_why_set(why, CG_EIO, "%s: %s", path, strerror(errno));
   for (int i = 0; i < n && !err; i++) {
     unsigned char *buf;
-    size_t len = 0;
+    size_t len = 0, plen;
     int rc;
 
     snprintf(path, sizeof path, "%s/%s/%s", dir, sub, names[i]);
@@ -138,18 +143,22 @@ static int load_part(cg_trust_t *t, const char *dir, const char *sub, mbedtls_sh
     }
     mbedtls_sha256_update_ret(h, (const unsigned char *)sub, strlen(sub) + 1);
     mbedtls_sha256_update_ret(h, buf, len);
+    /* PEM is parsed with its NUL counted; DER must be given without it: the
+     * CRL parser refuses a byte after the outer SEQUENCE, so a DER *.crl
+     * with the NUL would never load. */
+    plen = strstr((const char *)buf, "-----BEGIN ") != NULL ? len + 1 : len;
     if (strcmp(sub, "anchors") == 0) {
-      rc = mbedtls_x509_crt_parse(&t->anchors, buf, len + 1);
+      rc = mbedtls_x509_crt_parse(&t->anchors, buf, plen);
       if (rc == 0)
         t->nanchors++;
     } else if (strcmp(sub, "crl") == 0) {
-      rc = mbedtls_x509_crl_parse(&t->crls, buf, len + 1);
+      rc = mbedtls_x509_crl_parse(&t->crls, buf, plen);
       if (rc == 0)
         t->ncrls++;
     } else {
       mbedtls_x509_crt one;
       mbedtls_x509_crt_init(&one);
-      rc = mbedtls_x509_crt_parse(&one, buf, len + 1);
+      rc = mbedtls_x509_crt_parse(&one, buf, plen);
       for (mbedtls_x509_crt *c = &one; rc == 0 && c != NULL && c->raw.p != NULL; c = c->next)
         rc = add_signer_der(t, c->raw.p, c->raw.len);
       mbedtls_x509_crt_free(&one);
