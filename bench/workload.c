@@ -551,7 +551,7 @@ static int mint_one(const cg_workload_opts_t *o, const char *config, const holde
   if (status == -1 || !WIFEXITED(status))
     return failf(why, whylen, "it did not finish normally%s%s", line[0] ? ": " : "", line);
   if (WEXITSTATUS(status) == 127)
-    return failf(why, whylen, "%s was not found (give its path with --certctl)", o->certctl);
+    return failf(why, whylen, "%s was not found; give its path with --certctl", o->certctl);
   if (WEXITSTATUS(status) != 0)
     return failf(why, whylen, "exit %d%s%s", WEXITSTATUS(status), line[0] ? ": " : "", line);
   return failf(why, whylen, "it printed no QR text");
@@ -611,12 +611,13 @@ static int build_scan(cg_workload_t *w, const cg_workload_opts_t *o, char *err, 
     w->scan = calloc(n, sizeof *w->scan);
     for (size_t i = 0; w->scan && i < n; i++) {
       if (mint_one(o, w->config, &h[i], line, sizeof line, why, sizeof why) != 0) {
+        failf(err, errlen,
+              "the scan workload sends QR codes minted by `certctl mint`, and `%s mint -c %s "
+              "--holder %s` failed: %s. `certctl mint` arrives with a later issue; until then "
+              "choose --workload fetch or holder, or give QR texts with --codes FILE",
+              o->certctl, w->config, h[i].code, why);
         free(h);
-        return failf(err, errlen,
-                     "the scan workload sends QR codes minted by `certctl mint`, and `%s mint` "
-                     "failed (%s). `certctl mint` arrives with a later issue; until then choose "
-                     "--workload fetch or holder, or give QR texts with --codes FILE",
-                     o->certctl, why);
+        return -1;
       }
       if (add_scan(w, o, line) != 0) {
         free(h);
