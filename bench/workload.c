@@ -29,6 +29,7 @@
 
 struct cg_workload {
   cJSON *doc;
+  char *ids_text;            /* --ids FILE as read, split into lines in place */
   const char *listen, *config;
   const char *venue_id, *venue_scope, *venue_key;
 
@@ -245,6 +246,7 @@ void cg_workload_free(cg_workload_t *w) {
   free(w->holder_cdf);
   free(w->scan_cdf);
   cJSON_Delete(w->doc);
+  free(w->ids_text);
   free(w);
 }
 
@@ -317,6 +319,35 @@ static int same_type(const char *a, const char *b) {
   return la == lb && memcmp(a, b, la) == 0;
 }
 
+/* --ids FILE: the whole file into w->ids_text, its non-empty lines (blanks
+ * and a trailing CR trimmed) ended in place. Returns how many, or -1. */
+static long read_ids(cg_workload_t *w, const char *path, char *err, size_t errlen) {
+  FILE *f = fopen(path, "rb");
+  long size, n = 0;
+  if (f == NULL)
+    return failf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+  if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+    fclose(f);
+    return failf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+  }
+  w->ids_text = malloc((size_t)size + 1);
+  if (w->ids_text == NULL || fread(w->ids_text, 1, (size_t)size, f) != (size_t)size) {
+    fclose(f);
+    return failf(err, errlen, "cannot read %s", path);
+  }
+  fclose(f);
+  w->ids_text[size] = '\0';
+  for (char *p = w->ids_text; *p; p++)
+    if (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t')
+      *p = '\0';
+  for (long i = 0; i < size; i++)
+    if (w->ids_text[i] != '\0' && (i == 0 || w->ids_text[i - 1] == '\0'))
+      n++;
+  if (n == 0)
+    return failf(err, errlen, "%s holds no identifiers", path);
+  return n;
+}
+
 static int build_fetch(cg_workload_t *w, const cg_workload_opts_t *o, char *err, size_t errlen) {
   const cJSON *list = cJSON_GetObjectItemCaseSensitive(w->doc, "certificates"), *v;
   const char **ids, **sorted;
@@ -326,7 +357,10 @@ static int build_fetch(cg_workload_t *w, const cg_workload_opts_t *o, char *err,
   char path[64 + CG_IDENT_MAX], twin[CG_IDENT_MAX + 1];
   cg_why_t why;
 
-  cap = o->id ? 1 : (size_t)cJSON_GetArraySize(list);
+  long nfile = 0;
+  if (o->ids_file && !o->id && (nfile = read_ids(w, o->ids_file, err, errlen)) < 0)
+    return -1;
+  cap = o->id ? 1 : o->ids_file ? (size_t)nfile : (size_t)cJSON_GetArraySize(list);
   if (cap == 0)
     return failf(err, errlen, "demo.json lists no certificates to fetch");
   ids = calloc(cap, sizeof *ids);
@@ -349,6 +383,24 @@ static int build_fetch(cg_workload_t *w, const cg_workload_opts_t *o, char *err,
       fprintf(stderr, "certbench: warning: --id %s is not a valid identifier (%s): expect 400s\n",
               o->id, why.text);
     ids[n++] = o->id;
+  } else if (o->ids_file) {
+    /* Each line once, in the file's order; what cannot go into a request
+     * line is skipped (an identifier the store lacks is answered 404). */
+    size_t size = 0;
+    while (n < cap) {
+      char *p = w->ids_text + size;
+      while (*p == '\0')
+        p++;
+      size = (size_t)(p - w->ids_text) + strlen(p) + 1;
+      if (token_ok(p) && strlen(p) <= CG_IDENT_MAX)
+        ids[n++] = p;
+      else
+        cap--;
+    }
+    if (n == 0) {
+      free(ids), free(sorted), free(count);
+      return failf(err, errlen, "%s holds no identifier that can go into a request line", o->ids_file);
+    }
   } else {
     cJSON_ArrayForEach(v, list) {
       if (n < cap && cJSON_IsString(v) && token_ok(v->valuestring) &&
@@ -398,6 +450,9 @@ static int build_fetch(cg_workload_t *w, const cg_workload_opts_t *o, char *err,
       rc = failf(err, errlen, "a fetch request is longer than %d bytes", CG_WORK_REQ_MAX);
     else
       w->nfetch = i + 1; /* what cg_workload_free must free from here on */
+    /* A large --ids list makes its missing twins only when they are asked for. */
+    if (rc == 0 && o->ids_file && o->miss <= 0.0)
+      continue;
     if (rc == 0 && miss_twin(sorted[i], &x, twin, sizeof twin) == 0) {
       snprintf(path, sizeof path, "/v1/certificates/%s", twin);
       if (render(w, &w->miss[i], CG_WORK_FETCH, 404, o->host, path, NULL) != 0)

@@ -53,6 +53,8 @@ typedef struct cg_workload_opts {
   double zipf;
   double miss;
   const char *id;         /* fetch only this identifier, or NULL */
+  const char *ids_file;   /* fetch these identifiers, one a line, instead of
+                           * demo.json's sample, or NULL */
   const char *codes_file; /* QR texts for scan, one a line, or NULL: mint them */
   const char *certctl;    /* the certctl program that mints QR codes */
   uint64_t seed;

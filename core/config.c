@@ -91,7 +91,7 @@ static int parse_bool(const char *v) {
 
 #define FIELD(f) offsetof(cg_config_t, f), sizeof(((cg_config_t *)0)->f)
 
-enum kind { K_STRING, K_PATH, K_UINT, K_SIZE };
+enum kind { K_STRING, K_PATH, K_UINT, K_SIZE, K_BOOL };
 
 static const struct {
   const char *section, *key;
@@ -117,6 +117,8 @@ static const struct {
     {"store", "map_size", K_SIZE, FIELD(map_size), 0},
     {"store", "max_readers", K_UINT, FIELD(max_readers), 1u << 20},
     {"seal", "trust_dir", K_PATH, FIELD(trust_dir), 0},
+    {"seal", "verifier_threads", K_UINT, FIELD(verifier_threads), 256},
+    {"seal", "recheck", K_BOOL, FIELD(recheck), 1},
     {"token", "keyring", K_PATH, FIELD(keyring), 0},
     {"token", "max_ttl", K_UINT, FIELD(token_max_ttl), 86400},
 };
@@ -195,6 +197,7 @@ static int scope_key(struct load *l, cg_scope_t *s, const char *key, const char 
               : !strcmp(key, "fetch")  ? &s->can_fetch
               : !strcmp(key, "list")   ? &s->can_list
               : !strcmp(key, "verify") ? &s->can_verify
+              : !strcmp(key, "diagnostics") ? &s->diagnostics
                                        : NULL;
   if (flag == NULL)
     return fail(l, line, "unknown key \"%s\" in scope %s", key, s->name);
@@ -274,6 +277,13 @@ static int handler(void *user, const char *section, const char *key, const char 
       else
         *(unsigned *)field = (unsigned)u;
       break;
+    case K_BOOL: {
+      int b = parse_bool(v);
+      if (b < 0)
+        return fail(l, line, "%s: \"%s\" is not yes or no", key, v);
+      *(unsigned *)field = (unsigned)b;
+      break;
+    }
     case K_SIZE:
       if (cg_config_size(v, (uint64_t *)field) != 0)
         return fail(l, line, "%s: \"%s\" is not a size (e.g. 64G)", key, v);
@@ -320,6 +330,7 @@ int cg_config_load(cg_config_t **out, const char *path, cg_why_t *why) {
   c->max_body_bytes = 65536;
   c->max_connections = 20000;
   c->access_log_sample = 1;
+  c->recheck = 1;
 
   if ((f = fopen(path, "r")) == NULL) {
     free(c);

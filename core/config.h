@@ -29,6 +29,7 @@ typedef struct cg_scope {
   char mask[CG_SCOPE_LIST_MAX][48];       /* fields shown masked */
   int nmask;
   int can_scan, can_fetch, can_list, can_verify;
+  int diagnostics; /* see certificates whose seal fails, marked invalid */
 } cg_scope_t;
 
 typedef struct cg_config {
@@ -51,6 +52,8 @@ typedef struct cg_config {
   uint64_t map_size;        /* store.map_size, bytes */
   unsigned max_readers;     /* store.max_readers */
   char trust_dir[4096];     /* seal.trust_dir */
+  unsigned verifier_threads; /* seal.verifier_threads; 0: one per core */
+  unsigned recheck;          /* seal.recheck: re-check stale verdicts in the background */
   char keyring[4096];       /* token.keyring */
   unsigned token_max_ttl;   /* token.max_ttl, seconds */
   cg_scope_t scopes[CG_SCOPES_MAX];

@@ -252,7 +252,8 @@ int cg_store_cert_get(cg_store_reader_t *r, const char *ident, size_t len, cg_re
   return err ? err : cg_record_decode(v.base, v.len, rec);
 }
 
-static int walk(MDB_txn *txn, MDB_dbi dbi, const MDB_val *only, cg_store_each_cb cb, void *arg) {
+static int walk(MDB_txn *txn, MDB_dbi dbi, const MDB_val *only, const MDB_val *from,
+                cg_store_each_cb cb, void *arg) {
   MDB_cursor *c;
   MDB_val k, v;
   int rc, ret = 0;
@@ -263,6 +264,9 @@ static int walk(MDB_txn *txn, MDB_dbi dbi, const MDB_val *only, cg_store_each_cb
   if (only != NULL) {
     k = *only;
     op = MDB_SET_KEY;
+  } else if (from != NULL) {
+    k = *from;
+    op = MDB_SET_RANGE;
   } else {
     op = MDB_FIRST;
   }
@@ -281,7 +285,15 @@ static int walk(MDB_txn *txn, MDB_dbi dbi, const MDB_val *only, cg_store_each_cb
 int cg_store_each(cg_store_reader_t *r, int db, cg_store_each_cb cb, void *arg) {
   if (!r->active || db < 0 || db >= CG_DB__COUNT)
     return CG_ESTORE;
-  return walk(r->txn, r->store->dbi[db], NULL, cb, arg);
+  return walk(r->txn, r->store->dbi[db], NULL, NULL, cb, arg);
+}
+
+int cg_store_each_from(cg_store_reader_t *r, int db, const void *from, size_t flen,
+                       cg_store_each_cb cb, void *arg) {
+  MDB_val f = val(from, flen);
+  if (!r->active || db < 0 || db >= CG_DB__COUNT)
+    return CG_ESTORE;
+  return walk(r->txn, r->store->dbi[db], NULL, from != NULL && flen > 0 ? &f : NULL, cb, arg);
 }
 
 int cg_store_holder_each(cg_store_reader_t *r, const uint8_t key[CG_HOLDER_KEY_LEN],
@@ -289,7 +301,7 @@ int cg_store_holder_each(cg_store_reader_t *r, const uint8_t key[CG_HOLDER_KEY_L
   MDB_val k = val(key, CG_HOLDER_KEY_LEN);
   if (!r->active)
     return CG_ESTORE;
-  return walk(r->txn, r->store->dbi[CG_DB_HOLDER], &k, cb, arg);
+  return walk(r->txn, r->store->dbi[CG_DB_HOLDER], &k, NULL, cb, arg);
 }
 
 int cg_store_meta_u64(cg_store_reader_t *r, const char *key, uint64_t *out) {
@@ -450,6 +462,39 @@ int cg_store_cert_put(cg_store_writer_t *w, const char *ident, size_t len, const
   if ((rc = mdb_put(w->txn, cert, &k, &v, 0)) != 0)
     return xlate(rc);
   return holder_add(w, nr.holder_key, ident, len);
+}
+
+int cg_store_cert_set_seal(cg_store_writer_t *w, const char *ident, size_t len, uint64_t etag,
+                           int state, int reason, uint32_t gen) {
+  MDB_dbi cert = w->store->dbi[CG_DB_CERT];
+  MDB_val k = val(ident, len), v, nv;
+  cg_record_t r;
+  int rc, err;
+
+  if ((rc = mdb_get(w->txn, cert, &k, &v)) != 0)
+    return xlate(rc);
+  if ((err = cg_record_decode(v.mv_data, v.mv_size, &r)) != 0)
+    return err;
+  if (r.etag != etag)
+    return CG_EEXIST;
+  /* Same size, three header fields changed: reserve the space and write
+   * the patched copy straight into the new page. */
+  nv.mv_size = v.mv_size;
+  nv.mv_data = NULL;
+  {
+    uint8_t *copy = malloc(v.mv_size);
+    if (copy == NULL)
+      return CG_ENOMEM;
+    memcpy(copy, v.mv_data, v.mv_size);
+    copy[3] = (uint8_t)state;
+    copy[4] = (uint8_t)reason;
+    for (int i = 0; i < 4; i++)
+      copy[8 + i] = (uint8_t)(gen >> (8 * i));
+    nv.mv_data = copy;
+    rc = mdb_put(w->txn, cert, &k, &nv, 0);
+    free(copy);
+  }
+  return xlate(rc);
 }
 
 int cg_store_put(cg_store_writer_t *w, int db, const void *key, size_t klen, const void *v,

@@ -71,6 +71,10 @@ int cg_store_cert_get(cg_store_reader_t *r, const char *ident, size_t len, cg_re
 typedef int (*cg_store_each_cb)(void *arg, cg_slice_t key, cg_slice_t val);
 int cg_store_each(cg_store_reader_t *r, int db, cg_store_each_cb cb, void *arg);
 
+/* The same, starting at the first key >= from (from NULL: the first). */
+int cg_store_each_from(cg_store_reader_t *r, int db, const void *from, size_t flen,
+                       cg_store_each_cb cb, void *arg);
+
 /* Calls cb with each identifier filed under the holder, in identifier order.
  * Returns 0 (also when there are none), cb's non-zero value, or CG_ESTORE. */
 int cg_store_holder_each(cg_store_reader_t *r, const uint8_t key[CG_HOLDER_KEY_LEN],
@@ -91,6 +95,13 @@ int cg_store_write_begin(cg_store_t *s, int flags, cg_store_writer_t **out);
  * CG_ENOMEM or CG_ESTORE. */
 int cg_store_cert_put(cg_store_writer_t *w, const char *ident, size_t len, const void *rec,
                       size_t reclen, int *replaced);
+/* Records the verdict on a stored record's seal (state, reason, trust
+ * generation), if the record still has this ETag: a record replaced since
+ * it was checked keeps its own state. Returns 0, CG_ENOTFOUND, CG_EEXIST
+ * (replaced meanwhile), CG_ERECORD or CG_ESTORE. */
+int cg_store_cert_set_seal(cg_store_writer_t *w, const char *ident, size_t len, uint64_t etag,
+                           int state, int reason, uint32_t trust_gen);
+
 /* Plain puts and deletes for the other databases (not CERT or HOLDER). */
 int cg_store_put(cg_store_writer_t *w, int db, const void *key, size_t klen, const void *val,
                  size_t vlen);

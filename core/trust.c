@@ -6,6 +6,7 @@
 #include <mbedtls/sha256.h>
 #include <mbedtls/x509_crl.h>
 #include <mbedtls/x509_crt.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@ struct signer {
 };
 
 struct cg_trust {
+  _Atomic int refs;
   mbedtls_x509_crt anchors;
   mbedtls_x509_crl crls;
   struct signer *signers;
@@ -188,6 +190,7 @@ int cg_trust_load(cg_trust_t **out, const char *dir, cg_store_t *store, cg_why_t
   *out = NULL;
   if (t == NULL)
     return CG_ENOMEM;
+  atomic_init(&t->refs, 1);
   mbedtls_x509_crt_init(&t->anchors);
   mbedtls_x509_crl_init(&t->crls);
   mbedtls_sha256_init(&h);
@@ -227,9 +230,14 @@ fail:
   return err;
 }
 
+cg_trust_t *cg_trust_ref(cg_trust_t *t) {
+  atomic_fetch_add(&t->refs, 1);
+  return t;
+}
+
 void cg_trust_free(cg_trust_t *t) {
   struct signer *s, *tmp;
-  if (t == NULL)
+  if (t == NULL || atomic_fetch_sub(&t->refs, 1) != 1)
     return;
   HASH_ITER(hh, t->signers, s, tmp) {
     HASH_DEL(t->signers, s);

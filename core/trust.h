@@ -23,7 +23,11 @@ typedef struct cg_trust cg_trust_t;
  * Returns 0, or CG_EIO / CG_ECRYPTO / CG_ECONFIG with the file in why. A
  * trust store with no anchor is refused: it would trust nothing. */
 int cg_trust_load(cg_trust_t **out, const char *dir, struct cg_store *store, cg_why_t *why);
+/* Drops the loader's reference; the trust store is freed when the last
+ * holder (cg_trust_ref) lets go. Threads may hold references. */
 void cg_trust_free(cg_trust_t *t);
+/* Takes one more reference (any thread). Returns t. */
+cg_trust_t *cg_trust_ref(cg_trust_t *t);
 
 /* A digest of the anchors, CRLs and signer files: equal trust stores have
  * equal generations. Never 0 (0 means "never checked" in a record). */

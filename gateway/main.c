@@ -170,7 +170,12 @@ static void on_tick(uv_timer_t *t) {
     done += atomic_load(&srv.workers[i]->done);
   }
   if (rt->older != NULL && min_gen == rt->gen) {
-    runtime_free(rt->older);
+    /* Reloads may come faster than ticks: free the whole chain, all of it
+     * older than what every worker has taken. */
+    for (cg_runtime_t *o = rt->older, *next; o != NULL; o = next) {
+      next = o->older;
+      runtime_free(o);
+    }
     rt->older = NULL;
   }
   if (srv.state >= CG_STATE_STOPPING) {
