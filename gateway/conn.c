@@ -56,6 +56,7 @@ static void request_reset(cg_conn_t *c) {
   c->nheaders = 0;
   c->err_status = 0;
   c->err_message = NULL;
+  c->ov_set = 0;
 }
 
 void cg_conn_accept(cg_worker_t *w) {
@@ -99,8 +100,7 @@ void cg_conn_accept(cg_worker_t *w) {
   uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
 }
 
-static void close_cb(uv_handle_t *h) {
-  cg_conn_t *c = h->data;
+static void conn_free(cg_conn_t *c) {
   cg_worker_t *w = c->w;
 
   if (c->prev)
@@ -121,6 +121,16 @@ static void close_cb(uv_handle_t *h) {
   free(c);
   if (w->srv->state >= CG_STATE_STOPPING && w->nconns == 0)
     cg_worker_wake(w);
+}
+
+static void close_cb(uv_handle_t *h) {
+  cg_conn_t *c = h->data;
+  /* A seal check still holds this connection's address: it is freed when
+   * the answer arrives (cg_conn_continue), not before. */
+  if (c->suspended)
+    c->handle_closed = 1;
+  else
+    conn_free(c);
 }
 
 void cg_conn_close(cg_conn_t *c) {
@@ -286,8 +296,9 @@ static void write_cb(uv_write_t *req, int status) {
     cg_conn_close(c);
     return;
   }
-  /* Everything asked for has been read: take up held-back input. */
-  if (!c->reading) {
+  /* Everything asked for has been read: take up held-back input (unless a
+   * request still waits for its answer). */
+  if (!c->reading && !c->suspended) {
     if (c->stash.len > 0) {
       cg_buf_t s = c->stash;
       cg_buf_init(&c->stash, sizeof c->w->readbuf);
@@ -561,12 +572,18 @@ static void feed(cg_conn_t *c, const char *data, size_t len) {
       const char *pos = llhttp_get_error_pos(&c->parser);
       llhttp_resume(&c->parser);
       c->began = 0;
+      len -= (size_t)(pos - data);
+      data = pos;
       cg_routes_handle(c);
+      if (c->suspended) {
+        /* Answers leave in order: nothing after this request is parsed
+         * until it has been answered. */
+        stop_reading(c, data, len);
+        break;
+      }
       request_reset(c);
       c->phase = CG_PHASE_IDLE;
       c->deadline_ms = c->w->now_ms + cfg(c)->idle_timeout_ms;
-      len -= (size_t)(pos - data);
-      data = pos;
       continue;
     }
     if (c->err_status == 0)
@@ -599,10 +616,45 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   feed(c, buf->base, (size_t)nread);
 }
 
+/* ---- answering later ------------------------------------------------------------- */
+
+void cg_conn_suspend(cg_conn_t *c) { c->suspended = 1; }
+
+void cg_conn_continue(cg_conn_t *c) {
+  c->suspended = 0;
+  if (c->closing) {
+    if (c->handle_closed)
+      conn_free(c);
+    return;
+  }
+  c->w->now_ms = uv_now(&c->w->loop);
+  cg_routes_handle(c);
+  if (c->suspended || c->closing)
+    return;
+  request_reset(c);
+  c->phase = CG_PHASE_IDLE;
+  c->deadline_ms = c->w->now_ms + cfg(c)->idle_timeout_ms;
+  start_write(c);
+  if (c->closing || c->writing >= 0 || c->close_after)
+    return; /* write_cb takes up the input */
+  if (c->stash.len > 0) {
+    cg_buf_t st = c->stash;
+    cg_buf_init(&c->stash, sizeof c->w->readbuf);
+    feed(c, st.base, st.len);
+    cg_buf_free(&st);
+    if (c->closing || c->suspended || c->stash.len > 0 || c->writing >= 0)
+      return;
+  }
+  if (!c->reading && !c->close_after) {
+    c->reading = 1;
+    uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
+  }
+}
+
 /* ---- timeouts and draining ------------------------------------------------------ */
 
 void cg_conn_sweep(cg_conn_t *c, uint64_t now) {
-  if (c->closing)
+  if (c->closing || c->suspended) /* a seal check answers it, soon */
     return;
   if (c->writing >= 0) {
     if (now >= c->write_deadline_ms) {
@@ -629,7 +681,8 @@ void cg_conn_drain(cg_conn_t *c) {
     cg_conn_close(c);
     return;
   }
-  if (c->phase == CG_PHASE_IDLE && !c->began && c->writing < 0 && c->out[c->fill].len == 0)
+  if (c->phase == CG_PHASE_IDLE && !c->began && !c->suspended && c->writing < 0 &&
+      c->out[c->fill].len == 0)
     cg_conn_close(c);
   /* Others close after their answer: keep_open() says no from now on. */
 }

@@ -80,6 +80,15 @@ struct cg_conn {
   uint64_t write_deadline_ms;
   int close_after;         /* close once the output is written */
   int closing;
+  int suspended;           /* the handler answers later (a seal check) */
+  int handle_closed;       /* closed while suspended: freed when it resumes */
+
+  /* A verdict that came back for the suspended request (routes.c). */
+  int ov_set;
+  uint64_t ov_etag;        /* the record version it is for (0: a presented one) */
+  int ov_reason;
+  uint32_t ov_gen;
+  uint64_t pend_etag;
 
   /* the venue of the last Authorization seen on this connection */
   char auth_seen[CG_AUTH_MAX + 1];
@@ -98,6 +107,13 @@ void cg_conn_respond(cg_conn_t *c, int status, const char *content_type, const c
 /* Answers with the JSON error body of a CG_E… code (message NULL: the
  * code's own sentence). */
 void cg_conn_error(cg_conn_t *c, int err, const char *message);
+
+/* The handler will answer later: parsing stops after this request, input
+ * is held back, until cg_conn_continue. */
+void cg_conn_suspend(cg_conn_t *c);
+/* Runs the suspended request's handler again (it finds what it waited for
+ * in the connection) and, once it has answered, takes up the input. */
+void cg_conn_continue(cg_conn_t *c);
 
 /* Closes c now (drain or timeout). */
 void cg_conn_close(cg_conn_t *c);

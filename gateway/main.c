@@ -20,6 +20,7 @@
 
 #include "core/json.h"
 #include "core/store.h"
+#include "gateway/seals.h"
 #include "gateway/server.h"
 #include "gateway/worker.h"
 
@@ -150,6 +151,8 @@ static void on_hup(uv_signal_t *s, int signum) {
   rt->older = old;
   atomic_store_explicit(&srv.rt, rt, memory_order_release);
   wake_all();
+  if (rt->trust_gen != old->trust_gen)
+    cg_seals_rescan(srv.seals);
   say("SIGHUP: configuration %u reloaded (%zu venues, trust generation %08x%s)",
       (unsigned)rt->gen, cg_venue_registry_count(rt->venues), rt->trust_gen,
       rt->trust_gen == old->trust_gen ? ", unchanged" : "");
@@ -242,7 +245,8 @@ int main(int argc, char **argv) {
     say("%s", why.text);
     return 1;
   }
-  err = open_store(cfg, 1, &srv.store, &why);
+  /* Read-write: seal verdicts are written back by the writer thread. */
+  err = open_store(cfg, check, &srv.store, &why);
   cg_config_free(cfg);
   if (err != 0) {
     say("%s", why.text);
@@ -273,6 +277,11 @@ int main(int argc, char **argv) {
       (srv.log_fd = open(rt->cfg->access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0)
     say("access log %s: %s (logging off)", rt->cfg->access_log, strerror(errno));
   srv.started_ms = uv_hrtime() / 1000000;
+  if ((err = cg_seals_start(&srv.seals, &srv, (int)rt->cfg->verifier_threads,
+                            (int)rt->cfg->recheck)) != 0) {
+    say("cannot start the seal verifiers: %s", cg_strerror(err));
+    return 1;
+  }
   srv.workers = calloc((size_t)srv.nworkers, sizeof *srv.workers);
   for (int i = 0; i < srv.nworkers; i++) {
     int fd = cg_worker_listen_socket(srv.listen, &why);
@@ -304,6 +313,7 @@ int main(int argc, char **argv) {
 
   for (int i = 0; i < srv.nworkers; i++)
     pthread_join(srv.workers[i]->thread, NULL);
+  cg_seals_stop(srv.seals); /* files the verdicts already reached */
   say("drained, exiting");
   return 0;
 }

@@ -5,6 +5,7 @@
 
 static const char *const route_names[CG_ROUTE__N] = {
     [CG_ROUTE_CERTIFICATE] = "certificate", [CG_ROUTE_HOLDER] = "holder",
+    [CG_ROUTE_VERIFY] = "verify",
     [CG_ROUTE_HEALTHZ] = "healthz",         [CG_ROUTE_READYZ] = "readyz",
     [CG_ROUTE_METRICS] = "metrics",         [CG_ROUTE_OTHER] = "other",
 };
@@ -129,6 +130,25 @@ int cg_metrics_render(cg_metrics_t *const *ws, int n, const cg_metrics_extra_t *
   P("# HELP certgw_config_generation Configuration loads, the first included.\n"
     "# TYPE certgw_config_generation gauge\ncertgw_config_generation %llu\n",
     (unsigned long long)x->config_generation);
+  P("# HELP certgw_seal_checks_total Seal verifications (ECDSA or RSA), by outcome. Never on "
+    "the request path: a cache hit adds nothing here.\n"
+    "# TYPE certgw_seal_checks_total counter\n"
+    "certgw_seal_checks_total{result=\"verified\"} %llu\n"
+    "certgw_seal_checks_total{result=\"failed\"} %llu\n",
+    (unsigned long long)x->seals_verified, (unsigned long long)x->seals_failed);
+  P("# HELP certgw_seal_checks_queued_total Seal checks queued, by cause.\n"
+    "# TYPE certgw_seal_checks_queued_total counter\n"
+    "certgw_seal_checks_queued_total{cause=\"request\"} %llu\n"
+    "certgw_seal_checks_queued_total{cause=\"background\"} %llu\n",
+    (unsigned long long)x->seals_on_request, (unsigned long long)x->seals_background);
+  P("# HELP certgw_seal_verdicts_filed_total Seal verdicts written to the store.\n"
+    "# TYPE certgw_seal_verdicts_filed_total counter\ncertgw_seal_verdicts_filed_total %llu\n",
+    (unsigned long long)x->seals_filed);
+  P("# HELP certgw_seal_queue Seal checks waiting now.\n"
+    "# TYPE certgw_seal_queue gauge\ncertgw_seal_queue %llu\n",
+    (unsigned long long)x->seals_queued);
+  P("# HELP certgw_trust_generation Generation of the trust store in force.\n"
+    "# TYPE certgw_trust_generation gauge\ncertgw_trust_generation %u\n", x->trust_generation);
   P("# HELP certgw_uptime_seconds Seconds since the process started.\n"
     "# TYPE certgw_uptime_seconds gauge\ncertgw_uptime_seconds %.3f\n", x->uptime_seconds);
   P("# HELP certgw_build_info Build of this certgw.\n# TYPE certgw_build_info gauge\n"

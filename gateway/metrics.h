@@ -13,8 +13,8 @@
 #include "core/buf.h"
 
 enum cg_route {
-  CG_ROUTE_CERTIFICATE, CG_ROUTE_HOLDER, CG_ROUTE_HEALTHZ, CG_ROUTE_READYZ, CG_ROUTE_METRICS,
-  CG_ROUTE_OTHER, CG_ROUTE__N
+  CG_ROUTE_CERTIFICATE, CG_ROUTE_HOLDER, CG_ROUTE_VERIFY, CG_ROUTE_HEALTHZ, CG_ROUTE_READYZ,
+  CG_ROUTE_METRICS, CG_ROUTE_OTHER, CG_ROUTE__N
 };
 
 /* Statuses counted one by one; anything else counts as "other". */
@@ -66,6 +66,9 @@ typedef struct cg_metrics_extra {
   int ready;
   double uptime_seconds;
   uint64_t config_generation;
+  uint32_t trust_generation;
+  uint64_t seals_verified, seals_failed, seals_on_request, seals_background, seals_filed,
+      seals_queued;
 } cg_metrics_extra_t;
 
 /* Renders the sum of n workers' metrics plus the extras, in the Prometheus

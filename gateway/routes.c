@@ -20,9 +20,16 @@
 #include "core/error.h"
 #include "core/ident.h"
 #include "core/record.h"
+#include "core/cert.h"
 #include "core/view.h"
+#include "gateway/seals.h"
+
+#include <mbedtls/sha256.h>
+#include <stdlib.h>
+#include <uthash.h>
 
 #define HOLDER_LIST_MAX 1000 /* certificates in one list answer */
+#define VERIFY_CACHE_MAX 4096 /* recent POST /v1/verify verdicts per worker */
 
 static const char PREFIX_CERT[] = "/v1/certificates/";
 static const char PREFIX_HOLDER[] = "/v1/holders/";
@@ -33,8 +40,7 @@ static cg_runtime_t *runtime(cg_conn_t *c) {
 }
 
 const char *cg_routes_allow(cg_conn_t *c) {
-  (void)c;
-  return "Allow: GET, HEAD\r\n";
+  return c->req.route == CG_ROUTE_VERIFY ? "Allow: POST\r\n" : "Allow: GET, HEAD\r\n";
 }
 
 /* ---- authentication ----------------------------------------------------------- */
@@ -140,6 +146,25 @@ static int etag_matches(const char *inm, const char *etag) {
   return 0;
 }
 
+/* ---- waiting for seal checks ----------------------------------------------------- */
+
+static void backlogged(cg_conn_t *c) {
+  static const char body[] =
+      "{\"error\":{\"code\":\"unavailable\",\"message\":\"seal checks are backlogged; try again\"}}";
+  cg_conn_respond(c, 503, "application/json", "Retry-After: 1\r\n", body, sizeof body - 1);
+}
+
+/* A verdict has come back (on this worker): run the request again; it
+ * finds the verdict in the connection. */
+static void seal_checked(void *arg, int reason, uint32_t gen) {
+  cg_conn_t *c = arg;
+  c->ov_set = 1;
+  c->ov_etag = c->pend_etag;
+  c->ov_reason = reason;
+  c->ov_gen = gen;
+  cg_conn_continue(c);
+}
+
 /* ---- GET /v1/certificates/{identifier} ---------------------------------------- */
 
 static void get_certificate(cg_conn_t *c, const char *id, size_t len) {
@@ -183,6 +208,31 @@ static void get_certificate(cg_conn_t *c, const char *id, size_t len) {
     return;
   }
   cg_count(&w->metrics.cache_hits, 1);
+  /* The verdict that came back for this very record, if we waited for one. */
+  if (c->ov_set && c->ov_etag == rec.etag && c->ov_gen == rt->trust_gen) {
+    rec.seal_state = c->ov_reason == CG_SEAL_OK ? CG_SEAL_VERIFIED : CG_SEAL_INVALID;
+    rec.seal_reason = (uint8_t)c->ov_reason;
+    rec.trust_gen = rt->trust_gen;
+  }
+  /* Never served as genuine on a stale verdict: checked off the loop first. */
+  if (rec.seal_state == CG_SEAL_UNCHECKED || rec.trust_gen != rt->trust_gen) {
+    int err2 = w->srv->seals ? cg_seals_check(w->srv->seals, rt->trust, id, len, &rec, w,
+                                               seal_checked, c)
+                             : CG_EUNAVAIL;
+    cg_store_reader_end(w->reader);
+    if (err2 != 0) {
+      backlogged(c);
+      return;
+    }
+    c->pend_etag = rec.etag;
+    cg_conn_suspend(c);
+    return;
+  }
+  if (rec.seal_state == CG_SEAL_INVALID && !s->diagnostics) {
+    cg_store_reader_end(w->reader);
+    cg_conn_error(c, CG_ENOTFOUND, "no certificate with a valid seal has this identifier");
+    return;
+  }
   etag_of(&rec, s, rt->trust_gen, etag);
   memcpy(hdr, "ETag: ", 6);
   memcpy(hdr + 6, etag, 18);
@@ -214,6 +264,7 @@ struct list_ctx {
   const char *type; /* filter, or NULL */
   int found, listed, err;
   uint32_t trust_gen;
+  cg_trust_t *trust;
   char needle[64];
   size_t needle_len;
 };
@@ -233,6 +284,14 @@ static int list_one(void *arg, cg_slice_t key, cg_slice_t val) {
       memmem(rec.body, rec.body_len, x->needle, x->needle_len) == NULL)
     return 0;
   x->found++;
+  /* A stale verdict is shown as unchecked and queued for a background check;
+   * a seal that fails is left out, unless the scope asks for diagnostics. */
+  if (rec.seal_state == CG_SEAL_UNCHECKED || rec.trust_gen != x->trust_gen) {
+    if (w->srv->seals)
+      cg_seals_check(w->srv->seals, x->trust, val.base, val.len, &rec, NULL, NULL, NULL);
+  } else if (rec.seal_state == CG_SEAL_INVALID && !x->scope->diagnostics) {
+    return 0;
+  }
   if (cg_ident_parse(val.base, val.len, &id, NULL) != 0 ||
       !cg_view_type_allowed(x->scope, id.type_code) ||
       (x->type != NULL && memcmp(x->type, id.type_code, 21) != 0))
@@ -288,6 +347,7 @@ static void get_holder(cg_conn_t *c, const char *code, size_t len, const char *q
   }
   x.scope = s;
   x.trust_gen = rt->trust_gen;
+  x.trust = rt->trust;
   x.needle_len = (size_t)snprintf(x.needle, sizeof x.needle, "\"certificateHolderCode\":\"%.*s\"",
                                   (int)len, code);
   if (cg_store_reader_begin(w->reader) != 0) {
@@ -318,6 +378,138 @@ static void get_holder(cg_conn_t *c, const char *code, size_t len, const char *q
     return;
   }
   cg_conn_respond(c, 200, "application/json", NULL, w->scratch.base, w->scratch.len);
+}
+
+/* ---- POST /v1/verify ------------------------------------------------------------------ */
+
+/* Recent verdicts, keyed by SHA-256 of the presented bytes (not XXH3:
+ * callers choose the input, and XXH3 collisions can be made). Bounded:
+ * the oldest entry goes when the table is full. */
+struct vc_entry {
+  uint8_t key[32];
+  uint32_t gen;
+  int reason;
+  struct vc_entry *older, *newer;
+  UT_hash_handle hh;
+};
+
+struct vcache {
+  struct vc_entry *table, *oldest, *newest;
+  unsigned n;
+};
+
+static struct vcache *vcache(cg_worker_t *w) {
+  if (w->verify_cache == NULL)
+    w->verify_cache = calloc(1, sizeof(struct vcache));
+  return w->verify_cache;
+}
+
+static struct vc_entry *vc_find(struct vcache *vc, const uint8_t key[32]) {
+  struct vc_entry *e;
+  HASH_FIND(hh, vc->table, key, 32, e);
+  return e;
+}
+
+static void vc_put(struct vcache *vc, const uint8_t key[32], uint32_t gen, int reason) {
+  struct vc_entry *e = vc_find(vc, key);
+  if (e == NULL) {
+    if (vc->n == VERIFY_CACHE_MAX) {
+      e = vc->oldest;
+      vc->oldest = e->newer;
+      if (vc->oldest)
+        vc->oldest->older = NULL;
+      HASH_DEL(vc->table, e);
+      vc->n--;
+    } else if ((e = malloc(sizeof *e)) == NULL) {
+      return;
+    }
+    memcpy(e->key, key, 32);
+    e->older = vc->newest;
+    e->newer = NULL;
+    if (vc->newest)
+      vc->newest->newer = e;
+    vc->newest = e;
+    if (vc->oldest == NULL)
+      vc->oldest = e;
+    HASH_ADD(hh, vc->table, key, 32, e);
+    vc->n++;
+  }
+  e->gen = gen;
+  e->reason = reason;
+}
+
+static uint32_t today(void) {
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  return (uint32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday);
+}
+
+static void answer_verify(cg_conn_t *c, int reason, const cg_cert_meta_t *meta) {
+  const char *why = cg_seal_reason_name(reason);
+  uint32_t d = today();
+  int valid = reason == CG_SEAL_OK;
+  char body[160];
+  int n;
+
+  /* A genuine seal on a certificate that is revoked or out of date is
+   * still not a valid certificate. */
+  if (valid && meta->status != CG_CERT_VALID)
+    valid = 0, why = cg_cert_status_name(meta->status);
+  else if (valid && meta->effective > d)
+    valid = 0, why = "not_yet_effective";
+  else if (valid && meta->expiring != 0 && meta->expiring < d)
+    valid = 0, why = "expired";
+  n = snprintf(body, sizeof body, "{\"valid\":%s,\"reason\":\"%s\"}", valid ? "true" : "false",
+               why);
+  cg_conn_respond(c, 200, "application/json", NULL, body, (size_t)n);
+}
+
+static void post_verify(cg_conn_t *c) {
+  cg_worker_t *w = c->w;
+  cg_runtime_t *rt = runtime(c);
+  const cg_scope_t *s;
+  struct vcache *vc = vcache(w);
+  struct vc_entry *e;
+  cg_cert_meta_t meta;
+  cg_seal_t seal;
+  cg_why_t why = {""};
+  uint8_t key[32];
+  int err;
+
+  if ((s = venue_scope(c, rt)) == NULL)
+    return;
+  if (!s->can_verify) {
+    cg_conn_error(c, CG_EFORBIDDEN, "the venue's scope does not allow verifying");
+    return;
+  }
+  if (c->req.body.len == 0) {
+    cg_conn_error(c, CG_EBADREQ, "the body must be a certificate object as certgw returns it");
+    return;
+  }
+  cg_buf_reset(&w->scratch);
+  /* The object as certgw returns it carries "seal" with a status: the
+   * parser takes the seal fields it needs and ignores the status. */
+  err = cg_cert_parse(c->req.body.base, c->req.body.len, &w->scratch, &meta, &seal, &why);
+  if (err != 0) {
+    json_error_why(c, err == CG_ETOOBIG ? CG_EBADREQ : err, &why);
+    return;
+  }
+  mbedtls_sha256_ret((const unsigned char *)c->req.body.base, c->req.body.len, key, 0);
+  if (c->ov_set && c->ov_etag == 0)
+    vc_put(vc, key, c->ov_gen, c->ov_reason);
+  if (vc != NULL && (e = vc_find(vc, key)) != NULL && e->gen == rt->trust_gen) {
+    answer_verify(c, e->reason, &meta);
+    return;
+  }
+  if (w->srv->seals == NULL ||
+      cg_seals_verify(w->srv->seals, rt->trust, w->scratch.base, w->scratch.len, &seal,
+                      meta.issued, w, seal_checked, c) != 0) {
+    backlogged(c);
+    return;
+  }
+  c->pend_etag = 0;
+  cg_conn_suspend(c);
 }
 
 /* ---- health, readiness, metrics ---------------------------------------------------- */
@@ -356,6 +548,16 @@ static void get_metrics(cg_conn_t *c) {
   x.ready = srv->state == CG_STATE_SERVING;
   x.uptime_seconds = (double)(uv_hrtime() / 1000000 - srv->started_ms) / 1000.0;
   x.config_generation = rt->gen;
+  x.trust_generation = rt->trust_gen;
+  if (srv->seals != NULL) {
+    cg_seals_stats_t *st2 = cg_seals_stats(srv->seals);
+    x.seals_verified = atomic_load(&st2->verified);
+    x.seals_failed = atomic_load(&st2->failed);
+    x.seals_on_request = atomic_load(&st2->on_request);
+    x.seals_background = atomic_load(&st2->background);
+    x.seals_filed = atomic_load(&st2->filed);
+    x.seals_queued = atomic_load(&st2->queued);
+  }
   cg_buf_reset(&c->w->scratch);
   if (cg_metrics_render(ms, n, &x, &c->w->scratch) != 0) {
     cg_conn_error(c, CG_EINTERNAL, NULL);
@@ -383,6 +585,8 @@ void cg_routes_handle(cg_conn_t *c) {
              memcmp(path + plen - (sizeof SUFFIX_HOLDER - 1), SUFFIX_HOLDER,
                     sizeof SUFFIX_HOLDER - 1) == 0) {
     r->route = CG_ROUTE_HOLDER;
+  } else if (strcmp(path, "/v1/verify") == 0) {
+    r->route = CG_ROUTE_VERIFY;
   } else if (strcmp(path, "/healthz") == 0) {
     r->route = CG_ROUTE_HEALTHZ;
   } else if (strcmp(path, "/readyz") == 0) {
@@ -394,7 +598,7 @@ void cg_routes_handle(cg_conn_t *c) {
     cg_conn_error(c, CG_ENOTFOUND, "no such resource");
     return;
   }
-  if (!get) {
+  if (r->route == CG_ROUTE_VERIFY ? r->method != HTTP_POST : !get) {
     cg_conn_error(c, CG_EMETHOD, NULL);
     return;
   }
@@ -428,6 +632,13 @@ void cg_routes_handle(cg_conn_t *c) {
   }
   case CG_ROUTE_READYZ:
     get_readyz(c);
+    break;
+  case CG_ROUTE_VERIFY:
+    if (q != NULL) {
+      cg_conn_error(c, CG_EBADREQ, "this resource takes no query parameters");
+      return;
+    }
+    post_verify(c);
     break;
   case CG_ROUTE_METRICS:
     get_metrics(c);

@@ -49,6 +49,7 @@ typedef struct cg_server {
   _Atomic uint64_t gen;
   uint64_t started_ms;   /* uv_hrtime at start, ms */
   cg_worker_t **workers;
+  struct cg_seals *seals; /* verifier threads, writer, scanner */
   int log_fd;            /* access log, -1 when off */
 } cg_server_t;
 

@@ -19,6 +19,7 @@
 
 #include "core/error.h"
 #include "gateway/conn.h"
+#include "gateway/seals.h"
 
 #define SWEEP_MS 100
 
@@ -121,6 +122,8 @@ static void apply_state(cg_worker_t *w) {
 
 static void on_wake(uv_async_t *a) { apply_state(a->data); }
 
+static void on_replies(uv_async_t *a) { cg_seals_deliver(a->data); }
+
 static void on_sweep(uv_timer_t *t) {
   cg_worker_t *w = t->data;
   uv_update_time(&w->loop);
@@ -163,6 +166,9 @@ int cg_worker_start(cg_worker_t *w, cg_server_t *srv, int id, int fd) {
   w->listening = 1;
   uv_async_init(&w->loop, &w->wake, on_wake);
   w->wake.data = w;
+  pthread_mutex_init(&w->reply_mu, NULL);
+  uv_async_init(&w->loop, &w->replies, on_replies);
+  w->replies.data = w;
   uv_timer_init(&w->loop, &w->sweep);
   w->sweep.data = w;
   uv_timer_start(&w->sweep, on_sweep, SWEEP_MS, SWEEP_MS);

@@ -24,6 +24,9 @@ struct cg_worker {
   int listen_fd;
   int listening;
   uv_async_t wake;    /* the main thread's nudge: state or config changed */
+  uv_async_t replies; /* verdicts from the seal verifiers (seals.c) */
+  pthread_mutex_t reply_mu;
+  void *reply_head, *reply_tail;
   uv_timer_t sweep;   /* timeouts, the Date header, log flushing */
   cg_store_reader_t *reader;
   cg_conn_t *conns;   /* doubly linked, newest first */
@@ -36,6 +39,7 @@ struct cg_worker {
   time_t date_sec;
   char readbuf[64 * 1024];
   cg_buf_t scratch;   /* a request's answer body is built here */
+  void *verify_cache; /* recent POST /v1/verify verdicts (routes.c) */
   cg_buf_t log;       /* access log lines waiting to be written */
   unsigned log_seq;   /* for sampling */
   int force_close;    /* drain deadline passed: close everything */

@@ -1,0 +1,58 @@
+/* seals.h — seal checks off the event loops.
+ *
+ * Verifier threads (one per core by default, not libuv's pool, which name
+ * lookups share) take jobs from one queue: a stored record whose verdict is
+ * stale, or a certificate a venue presents to POST /v1/verify. Verdicts on
+ * stored records go to the writer thread, the process's only LMDB writer,
+ * which files them in batches. A scanner walks the store after start and
+ * after each change of trust store, queueing every stale record. Answers to
+ * a waiting request go back to its worker through the worker's reply queue.
+ */
+#ifndef CG_GATEWAY_SEALS_H
+#define CG_GATEWAY_SEALS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "core/record.h"
+#include "core/seal.h"
+#include "core/trust.h"
+#include "gateway/server.h"
+
+typedef struct cg_seals cg_seals_t;
+
+/* Called on the worker's thread with the verdict. */
+typedef void (*cg_seals_done_cb)(void *arg, int reason, uint32_t trust_gen);
+
+typedef struct cg_seals_stats {
+  _Atomic uint64_t verified, failed;   /* seal checks done, by outcome */
+  _Atomic uint64_t on_request;         /* checks a request waited for */
+  _Atomic uint64_t background;         /* checks queued by the scanner */
+  _Atomic uint64_t filed;              /* verdicts written to the store */
+  _Atomic uint64_t queued;             /* jobs waiting now */
+} cg_seals_stats_t;
+
+int cg_seals_start(cg_seals_t **out, cg_server_t *srv, int threads, int recheck);
+void cg_seals_stop(cg_seals_t *s);
+cg_seals_stats_t *cg_seals_stats(cg_seals_t *s);
+
+/* Queues a check of a stored record (its body and seal are copied) under
+ * trust. With a worker, done(arg, …) runs on that worker when the verdict
+ * is in; without, the check is a background one. Returns 0, or
+ * CG_EUNAVAIL when the queue is full. */
+int cg_seals_check(cg_seals_t *s, cg_trust_t *trust, const char *ident, size_t len,
+                   const cg_record_t *rec, cg_worker_t *w, cg_seals_done_cb done, void *arg);
+
+/* Queues a check of a presented certificate (POST /v1/verify): nothing is
+ * written to the store. */
+int cg_seals_verify(cg_seals_t *s, cg_trust_t *trust, const char *body, size_t len,
+                    const cg_seal_t *seal, uint32_t issued, cg_worker_t *w, cg_seals_done_cb done,
+                    void *arg);
+
+/* The trust store changed: walk the store again for stale verdicts. */
+void cg_seals_rescan(cg_seals_t *s);
+
+/* Worker side: runs the replies that have arrived for w (its async callback). */
+void cg_seals_deliver(cg_worker_t *w);
+
+#endif
