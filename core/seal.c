@@ -182,7 +182,7 @@ static struct known *know(cg_seal_verifier_t *v, const uint8_t fpr[CG_SEAL_FPR_L
   k->crt = crt;
   k->from = ymd(&crt->valid_from);
   k->to = ymd(&crt->valid_to);
-  k->chain = judge(v->trust, crt);
+  k->chain = cg__trust_revoked(v->trust, fpr) ? CG_SEAL_SIGNER_REVOKED : judge(v->trust, crt);
   if (mbedtls_pk_get_type(&crt->pk) == MBEDTLS_PK_ECKEY &&
       mbedtls_pk_ec(crt->pk)->grp.id == MBEDTLS_ECP_DP_SECP256R1) {
     mbedtls_ecdsa_init(&k->ctx);

@@ -22,8 +22,15 @@ struct signer {
   UT_hash_handle hh;
 };
 
+struct revoked {
+  uint8_t fpr[32];
+  UT_hash_handle hh;
+};
+
 struct cg_trust {
   _Atomic int refs;
+  struct revoked *revoked; /* revoked.txt: signers the operator no longer trusts */
+  int nrevoked;
   mbedtls_x509_crt anchors;
   mbedtls_x509_crl crls;
   struct signer *signers;
@@ -173,6 +180,69 @@ static int load_part(cg_trust_t *t, const char *dir, const char *sub, mbedtls_sh
   return err;
 }
 
+static int unhex(char c) {
+  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                      : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                             : -1;
+}
+
+/* revoked.txt: one signer fingerprint (64 hex digits) a line, # comments.
+ * mbedTLS 2.28 cannot write CRLs, so this is how an operator withdraws
+ * trust in a signer himself; CRLs from the CAs are honoured as well. */
+static int load_revoked(cg_trust_t *t, const char *dir, mbedtls_sha256_context *h, cg_why_t *why) {
+  char path[4096], line[256];
+  int lineno = 0;
+  FILE *f;
+
+  snprintf(path, sizeof path, "%s/revoked.txt", dir);
+  if ((f = fopen(path, "r")) == NULL)
+    return errno == ENOENT ? 0 : cg_why_set(why, CG_EIO, "%s: %s", path, strerror(errno));
+  while (fgets(line, sizeof line, f) != NULL) {
+    char *p = line, *e;
+    struct revoked *r, *dup;
+    lineno++;
+    mbedtls_sha256_update_ret(h, (const unsigned char *)line, strlen(line));
+    while (*p == ' ' || *p == '\t')
+      p++;
+    if (*p == '#' || *p == '\n' || *p == '\0')
+      continue;
+    for (e = p; *e && *e != '\n' && *e != ' ' && *e != '\t' && *e != '#'; e++)
+      ;
+    if (e - p != 64) {
+      fclose(f);
+      return cg_why_set(why, CG_ECONFIG, "%s:%d: not a 64-digit fingerprint", path, lineno);
+    }
+    if ((r = calloc(1, sizeof *r)) == NULL) {
+      fclose(f);
+      return CG_ENOMEM;
+    }
+    for (int i = 0; i < 32; i++) {
+      int hi = unhex(p[2 * i]), lo = unhex(p[2 * i + 1]);
+      if (hi < 0 || lo < 0) {
+        free(r);
+        fclose(f);
+        return cg_why_set(why, CG_ECONFIG, "%s:%d: not a 64-digit fingerprint", path, lineno);
+      }
+      r->fpr[i] = (uint8_t)(hi << 4 | lo);
+    }
+    HASH_FIND(hh, t->revoked, r->fpr, 32, dup);
+    if (dup != NULL) {
+      free(r);
+      continue;
+    }
+    HASH_ADD(hh, t->revoked, fpr, 32, r);
+    t->nrevoked++;
+  }
+  fclose(f);
+  return 0;
+}
+
+int cg__trust_revoked(const cg_trust_t *t, const uint8_t fpr[32]) {
+  struct revoked *r;
+  HASH_FIND(hh, t->revoked, fpr, 32, r);
+  return r != NULL;
+}
+
 static int load_store_signer(void *arg, cg_slice_t key, cg_slice_t val) {
   (void)key;
   /* A signer the store holds but that does not parse is left out: seals
@@ -197,7 +267,8 @@ int cg_trust_load(cg_trust_t **out, const char *dir, cg_store_t *store, cg_why_t
   mbedtls_sha256_starts_ret(&h, 0);
   if ((err = load_part(t, dir, "anchors", &h, why)) != 0 ||
       (err = load_part(t, dir, "crl", &h, why)) != 0 ||
-      (err = load_part(t, dir, "signers", &h, why)) != 0)
+      (err = load_part(t, dir, "signers", &h, why)) != 0 ||
+      (err = load_revoked(t, dir, &h, why)) != 0)
     goto fail;
   if (t->nanchors == 0) {
     err = cg_why_set(why, CG_ECONFIG, "%s/anchors holds no CA certificate: nothing is trusted", dir);
@@ -237,8 +308,13 @@ cg_trust_t *cg_trust_ref(cg_trust_t *t) {
 
 void cg_trust_free(cg_trust_t *t) {
   struct signer *s, *tmp;
+  struct revoked *r, *rtmp;
   if (t == NULL || atomic_fetch_sub(&t->refs, 1) != 1)
     return;
+  HASH_ITER(hh, t->revoked, r, rtmp) {
+    HASH_DEL(t->revoked, r);
+    free(r);
+  }
   HASH_ITER(hh, t->signers, s, tmp) {
     HASH_DEL(t->signers, s);
     mbedtls_x509_crt_free(&s->crt);
@@ -255,6 +331,18 @@ void cg_trust_counts(const cg_trust_t *t, int *anchors, int *signers, int *crls)
   *anchors = t->nanchors;
   *signers = t->nsigners;
   *crls = t->ncrls;
+}
+
+int cg_trust_each_signer(const cg_trust_t *t,
+                         int (*cb)(void *, const uint8_t[32], const void *, size_t, int),
+                         void *arg) {
+  struct signer *s, *tmp;
+  HASH_ITER(hh, t->signers, s, tmp) {
+    int rc = cb(arg, s->fpr, s->crt.raw.p, s->crt.raw.len, cg__trust_revoked(t, s->fpr));
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
 }
 
 const mbedtls_x509_crt *cg__trust_signer(const cg_trust_t *t, const uint8_t fpr[32]) {

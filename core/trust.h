@@ -1,8 +1,9 @@
 /* trust.h — the trust store for electronic seals (docs/seal.md).
  *
  * A directory: anchors/NAME.pem (seal CA certificates), signers/NAME.pem (agency
- * seal certificates; the store's signer database adds more) and crl/NAME.pem or
- * *.crl (revocation lists of those CAs). Loaded whole into an immutable
+ * seal certificates; the store's signer database adds more), crl/NAME.pem or
+ * NAME.crl (revocation lists of those CAs) and revoked.txt (fingerprints of
+ * signers the operator has withdrawn trust from). Loaded whole into an immutable
  * cg_trust_t that verifier threads share; a reload builds a new one. Its
  * generation is a digest of the files, so every process that loads the same
  * trust store agrees on it and a record remembers which one checked it.
@@ -36,6 +37,13 @@ uint32_t cg_trust_generation(const cg_trust_t *t);
 /* How many anchors, signer certificates and CRLs were loaded. */
 void cg_trust_counts(const cg_trust_t *t, int *anchors, int *signers, int *crls);
 
+/* Calls cb for each signer certificate (DER, fingerprint) until it returns
+ * non-zero. For listings. */
+int cg_trust_each_signer(const cg_trust_t *t,
+                         int (*cb)(void *arg, const uint8_t fpr[32], const void *der, size_t len,
+                                   int revoked),
+                         void *arg);
+
 /* ---- internal to core/ (seal.c) ------------------------------------------- */
 
 struct mbedtls_x509_crt;
@@ -44,5 +52,7 @@ struct mbedtls_x509_crl;
 const struct mbedtls_x509_crt *cg__trust_signer(const cg_trust_t *t, const uint8_t fpr[32]);
 struct mbedtls_x509_crt *cg__trust_anchors(const cg_trust_t *t);
 struct mbedtls_x509_crl *cg__trust_crls(const cg_trust_t *t);
+/* 1 if revoked.txt lists this signer. */
+int cg__trust_revoked(const cg_trust_t *t, const uint8_t fpr[32]);
 
 #endif
