@@ -334,8 +334,12 @@ sleep 0.3
 after=$(rss)
 [[ $(code -H "Authorization: Bearer $NKEY" "$URL/v1/certificates/$CERT") == 200 ]] ||
   fail "fetch after 150 reloads"
-((after - before < 20000)) ||
-  fail "150 quick SIGHUPs grew certgw from $before kB to $after kB: replaced snapshots are not freed"
+# Under AddressSanitizer freed memory sits in quarantine, so RSS says
+# nothing there; LeakSanitizer checks the same thing at exit instead.
+if [[ -z ${CG_SANITIZED:-} ]]; then
+  ((after - before < 20000)) ||
+    fail "150 quick SIGHUPs grew certgw from $before kB to $after kB: replaced snapshots are not freed"
+fi
 kill -TERM "$GW"
 rc=0; wait "$GW" || rc=$?
 GW=

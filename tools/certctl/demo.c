@@ -818,7 +818,7 @@ static int seal_all(struct demo *d, FILE *out) {
       if (w[t].err) {
         fprintf(stderr, "certctl: demo: %s\n", w[t].why.text);
         err = w[t].err;
-      } else if (fwrite(w[t].out.base, 1, w[t].out.len, out) != w[t].out.len) {
+      } else if (w[t].out.len > 0 && fwrite(w[t].out.base, 1, w[t].out.len, out) != w[t].out.len) {
         err = CG_EIO;
       }
     }
