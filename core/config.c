@@ -113,6 +113,7 @@ static const struct {
     {"server", "max_connections", K_UINT, FIELD(max_connections), 1000000},
     {"server", "access_log", K_PATH, FIELD(access_log), 0},
     {"server", "access_log_sample", K_UINT, FIELD(access_log_sample), 1000000},
+    {"server", "trusted_proxies", K_STRING, FIELD(trusted_proxies), 0},
     {"store", "path", K_PATH, FIELD(store_path), 0},
     {"store", "map_size", K_SIZE, FIELD(map_size), 0},
     {"store", "max_readers", K_UINT, FIELD(max_readers), 1u << 20},
@@ -193,11 +194,20 @@ static int scope_key(struct load *l, cg_scope_t *s, const char *key, const char 
       return fail(l, line, "scope %s: bad mask list", s->name);
     return 1;
   }
+  if (!strcmp(key, "rate") || !strcmp(key, "burst")) {
+    char *end;
+    unsigned long x = strtoul(v, &end, 10);
+    if (!isdigit((unsigned char)v[0]) || *end || x > 1000000)
+      return fail(l, line, "%s: \"%s\" is not a number from 0 to 1000000", key, v);
+    *(!strcmp(key, "rate") ? &s->rate : &s->burst) = (unsigned)x;
+    return 1;
+  }
   int *flag = !strcmp(key, "scan")     ? &s->can_scan
               : !strcmp(key, "fetch")  ? &s->can_fetch
               : !strcmp(key, "list")   ? &s->can_list
               : !strcmp(key, "verify") ? &s->can_verify
               : !strcmp(key, "diagnostics") ? &s->diagnostics
+              : !strcmp(key, "single_use") ? &s->single_use
                                        : NULL;
   if (flag == NULL)
     return fail(l, line, "unknown key \"%s\" in scope %s", key, s->name);

@@ -30,6 +30,9 @@ typedef struct cg_scope {
   int nmask;
   int can_scan, can_fetch, can_list, can_verify;
   int diagnostics; /* see certificates whose seal fails, marked invalid */
+  int single_use;  /* a QR code opens once per venue */
+  unsigned rate;   /* requests a second per venue (0: no limit) */
+  unsigned burst;  /* bucket size (0: rate) */
 } cg_scope_t;
 
 typedef struct cg_config {
@@ -48,6 +51,7 @@ typedef struct cg_config {
   unsigned max_connections;     /* server.max_connections, per worker */
   char access_log[4096];        /* server.access_log: a path, or empty for off */
   unsigned access_log_sample;   /* server.access_log_sample: one request in N */
+  char trusted_proxies[256];    /* server.trusted_proxies: IPs whose X-Forwarded-For counts */
   char store_path[4096];    /* store.path */
   uint64_t map_size;        /* store.map_size, bytes */
   unsigned max_readers;     /* store.max_readers */

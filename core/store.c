@@ -11,12 +11,15 @@
 #include <lmdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 
 static const char *const db_names[CG_DB__COUNT] = {
     [CG_DB_CERT] = "cert",     [CG_DB_HOLDER] = "holder", [CG_DB_SIGNER] = "signer",
     [CG_DB_VENUE] = "venue",   [CG_DB_MATTER] = "matter", [CG_DB_META] = "meta",
+    [CG_DB_AUDIT] = "audit",   [CG_DB_AUDIT_HOLDER] = "audit_holder",
+    [CG_DB_AUDIT_VENUE] = "audit_venue",
 };
 
 struct cg_store {
@@ -90,7 +93,7 @@ static int open_dbis(cg_store_t *s, cg_why_t *why) {
     return cg_why_set(why, xlate(rc), "cannot begin a transaction: %s", mdb_strerror(rc));
   for (int i = 0; i < CG_DB__COUNT; i++) {
     unsigned f = s->readonly ? 0 : MDB_CREATE;
-    if (i == CG_DB_HOLDER)
+    if (i == CG_DB_HOLDER || i == CG_DB_AUDIT_HOLDER || i == CG_DB_AUDIT_VENUE)
       f |= MDB_DUPSORT;
     if ((rc = mdb_dbi_open(txn, db_names[i], f, &s->dbi[i])) != 0) {
       mdb_txn_abort(txn);
@@ -110,6 +113,18 @@ static int open_dbis(cg_store_t *s, cg_why_t *why) {
       put_u64le(buf, (uint64_t)time(NULL));
       k = val("created", 7);
       v = val(buf, 8);
+      rc = mdb_put(txn, s->dbi[CG_DB_META], &k, &v, 0);
+    }
+    if (rc == 0) {
+      /* The key that turns holder codes into audit index keys (audit.h):
+       * made once with the store, never leaves it. */
+      uint8_t key[32];
+      if (getrandom(key, sizeof key, 0) != (ssize_t)sizeof key) {
+        mdb_txn_abort(txn);
+        return cg_why_set(why, CG_EIO, "no randomness for the audit key");
+      }
+      k = val("audit_key", 9);
+      v = val(key, sizeof key);
       rc = mdb_put(txn, s->dbi[CG_DB_META], &k, &v, 0);
     }
   } else if (rc == 0 && get_uint_le(&v) != CG_STORE_SCHEMA) {
@@ -497,10 +512,29 @@ int cg_store_cert_set_seal(cg_store_writer_t *w, const char *ident, size_t len, 
   return xlate(rc);
 }
 
+int cg_store_index_add(cg_store_writer_t *w, int db, const void *key, size_t klen,
+                       const void *v, size_t vlen) {
+  MDB_val k = val(key, klen), d = val(v, vlen);
+  int rc;
+  if (db != CG_DB_AUDIT_HOLDER && db != CG_DB_AUDIT_VENUE)
+    return CG_EINTERNAL;
+  rc = mdb_put(w->txn, w->store->dbi[db], &k, &d, MDB_NODUPDATA);
+  return rc == MDB_KEYEXIST ? 0 : xlate(rc);
+}
+
+int cg_store_index_each(cg_store_reader_t *r, int db, const void *key, size_t klen,
+                        cg_store_each_cb cb, void *arg) {
+  MDB_val k = val(key, klen);
+  if (!r->active || (db != CG_DB_AUDIT_HOLDER && db != CG_DB_AUDIT_VENUE))
+    return CG_ESTORE;
+  return walk(r->txn, r->store->dbi[db], &k, NULL, cb, arg);
+}
+
 int cg_store_put(cg_store_writer_t *w, int db, const void *key, size_t klen, const void *v,
                  size_t vlen) {
   MDB_val k = val(key, klen), d = val(v, vlen);
-  if (db == CG_DB_CERT || db == CG_DB_HOLDER || db < 0 || db >= CG_DB__COUNT)
+  if (db == CG_DB_CERT || db == CG_DB_HOLDER || db == CG_DB_AUDIT_HOLDER ||
+      db == CG_DB_AUDIT_VENUE || db < 0 || db >= CG_DB__COUNT)
     return CG_EINTERNAL;
   return xlate(mdb_put(w->txn, w->store->dbi[db], &k, &d, 0));
 }

@@ -16,7 +16,7 @@
 #include "core/error.h"
 #include "core/record.h"
 
-#define CG_STORE_SCHEMA 1
+#define CG_STORE_SCHEMA 2
 #define CG_STORE_MAP_DEFAULT (64ULL << 30) /* sparse: costs nothing until used */
 #define CG_STORE_READERS_DEFAULT 1024
 
@@ -26,7 +26,11 @@ enum cg_store_db {
   CG_DB_SIGNER, /* SHA-256 fingerprint -> DER of the signer's X.509 certificate */
   CG_DB_VENUE,  /* venue id -> venue record (venue.h) */
   CG_DB_MATTER, /* service-matter code -> matter record */
-  CG_DB_META,   /* "schema", "trust_gen", "created" -> little-endian integers */
+  CG_DB_META,   /* "schema", "trust_gen", "created" -> little-endian integers;
+                   "audit_key" -> 32 random bytes (audit.h) */
+  CG_DB_AUDIT,  /* big-endian (ms, sequence) -> audit record (audit.h) */
+  CG_DB_AUDIT_HOLDER, /* HMAC of the holder -> audit keys (sorted duplicates) */
+  CG_DB_AUDIT_VENUE,  /* venue id -> audit keys (sorted duplicates) */
   CG_DB__COUNT
 };
 
@@ -101,6 +105,14 @@ int cg_store_cert_put(cg_store_writer_t *w, const char *ident, size_t len, const
  * (replaced meanwhile), CG_ERECORD or CG_ESTORE. */
 int cg_store_cert_set_seal(cg_store_writer_t *w, const char *ident, size_t len, uint64_t etag,
                            int state, int reason, uint32_t trust_gen);
+
+/* Adds a value under key in a sorted-duplicates index (AUDIT_HOLDER,
+ * AUDIT_VENUE). */
+int cg_store_index_add(cg_store_writer_t *w, int db, const void *key, size_t klen,
+                       const void *v, size_t vlen);
+/* Calls cb with each value filed under key in such an index. */
+int cg_store_index_each(cg_store_reader_t *r, int db, const void *key, size_t klen,
+                        cg_store_each_cb cb, void *arg);
 
 /* Plain puts and deletes for the other databases (not CERT or HOLDER). */
 int cg_store_put(cg_store_writer_t *w, int db, const void *key, size_t klen, const void *val,

@@ -7,6 +7,7 @@
 #include <mbedtls/entropy.h>
 #include <mbedtls/sha256.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
@@ -153,7 +154,10 @@ done:
 /* ---- registry --------------------------------------------------------------- */
 
 struct entry {
-  cg_venue_t v;
+  cg_venue_t v; /* first: a venue's address is its entry's */
+  /* milli-tokens in the high 32 bits, the last refill (ms, mod 2^32) low;
+   * all ones: never used (the bucket starts full). */
+  _Atomic uint64_t bucket;
   UT_hash_handle by_hash;
   UT_hash_handle by_id;
 };
@@ -197,6 +201,7 @@ static int load_one(void *arg, cg_slice_t key, cg_slice_t val) {
     free(e);
     return CG_ERECORD;
   }
+  atomic_init(&e->bucket, UINT64_MAX);
   HASH_ADD(by_hash, x->r->by_hash, v.key_hash, CG_VENUE_HASH_LEN, e);
   HASH_ADD(by_id, x->r->by_id, v.id, strlen(e->v.id), e);
   x->r->n++;
@@ -254,5 +259,38 @@ int cg_venue_registry_each(const cg_venue_registry_t *r, int (*cb)(void *, const
     if (rc != 0)
       return rc;
   }
+  return 0;
+}
+
+int cg_venue_registry_take(const cg_venue_registry_t *r, const cg_venue_t *v, uint64_t now_ms,
+                           unsigned rate, unsigned burst, unsigned *retry_after) {
+  struct entry *e = (struct entry *)v;
+  uint64_t cap, old, tokens, last, now32 = now_ms & 0xffffffffu, next;
+  (void)r;
+
+  if (rate == 0)
+    return 0;
+  if (burst == 0)
+    burst = rate;
+  cap = (uint64_t)burst * 1000;
+  old = atomic_load(&e->bucket);
+  do {
+    if (old == UINT64_MAX) {
+      tokens = cap;
+    } else {
+      tokens = old >> 32;
+      last = old & 0xffffffffu;
+      /* Refill at rate tokens a second: rate milli-tokens a millisecond. */
+      tokens += ((now32 - last) & 0xffffffffu) * rate;
+      if (tokens > cap)
+        tokens = cap;
+    }
+    if (tokens < 1000) {
+      uint64_t missing = 1000 - tokens;
+      *retry_after = (unsigned)((missing + rate - 1) / rate / 1000 + 1);
+      return CG_ERATE;
+    }
+    next = (tokens - 1000) << 32 | now32;
+  } while (!atomic_compare_exchange_weak(&e->bucket, &old, next));
   return 0;
 }

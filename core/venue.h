@@ -60,6 +60,13 @@ void cg_venue_registry_free(cg_venue_registry_t *r);
  * venue is returned too: the caller refuses it. The digest of the
  * presented key is looked up, then compared in constant time. */
 const cg_venue_t *cg_venue_registry_find(const cg_venue_registry_t *r, const char *key, size_t len);
+/* Takes one request from the venue's token bucket: rate requests a second,
+ * bursts of up to `burst`. Lock-free (one compare-and-swap), shared by all
+ * workers; a reload starts the buckets full. Returns 0, or CG_ERATE with
+ * *retry_after set to the seconds until a token is back. rate 0: no limit. */
+int cg_venue_registry_take(const cg_venue_registry_t *r, const cg_venue_t *v, uint64_t now_ms,
+                           unsigned rate, unsigned burst, unsigned *retry_after);
+
 /* The venue with this id, or NULL. */
 const cg_venue_t *cg_venue_registry_get(const cg_venue_registry_t *r, const char *id);
 size_t cg_venue_registry_count(const cg_venue_registry_t *r);

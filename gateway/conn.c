@@ -49,6 +49,7 @@ static void request_reset(cg_conn_t *c) {
   r->body = body;
   r->route = CG_ROUTE_OTHER;
   r->venue_id = NULL;
+  r->venue = NULL;
   c->field_len = 0;
   c->in_value = 0;
   c->value_parts = 0;
@@ -354,7 +355,7 @@ static void start_write(cg_conn_t *c) {
 
 /* ---- llhttp callbacks ------------------------------------------------------ */
 
-enum { H_OTHER, H_AUTH, H_INM, H_HOST, H_UPGRADE };
+enum { H_OTHER, H_AUTH, H_INM, H_HOST, H_UPGRADE, H_XFF };
 
 static int header_kind(const cg_conn_t *c) {
   if (c->field_len == 13 && strncasecmp(c->field, "authorization", 13) == 0)
@@ -365,6 +366,8 @@ static int header_kind(const cg_conn_t *c) {
     return H_HOST;
   if (c->field_len == 7 && strncasecmp(c->field, "upgrade", 7) == 0)
     return H_UPGRADE;
+  if (c->field_len == 15 && strncasecmp(c->field, "x-forwarded-for", 15) == 0)
+    return H_XFF;
   return H_OTHER;
 }
 
@@ -459,6 +462,11 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
       r->auth_len += n;
       r->auth[r->auth_len] = '\0';
     }
+  } else if (kind == H_XFF) {
+    size_t k = r->xff_len + n >= sizeof r->xff ? sizeof r->xff - 1 - r->xff_len : n;
+    memcpy(r->xff + r->xff_len, at, k);
+    r->xff_len += k;
+    r->xff[r->xff_len] = '\0';
   } else if (kind == H_INM) {
     size_t k = r->inm_len + n > CG_INM_MAX ? CG_INM_MAX - r->inm_len : n;
     memcpy(r->inm + r->inm_len, at, k);

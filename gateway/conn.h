@@ -35,12 +35,15 @@ typedef struct cg_request {
   int auth_overflow;
   char inm[CG_INM_MAX + 1];   /* If-None-Match value */
   size_t inm_len;
+  char xff[256];              /* X-Forwarded-For value (first 255 bytes) */
+  size_t xff_len;
   int hosts;
   int upgrade;
   cg_buf_t body;
   uint64_t start_ns;
   int route;              /* enum cg_route, for metrics and the log */
   const char *venue_id;   /* once authenticated, for the log */
+  const void *venue;      /* the cg_venue_t, for this request only */
 } cg_request_t;
 
 struct cg_conn {

@@ -20,7 +20,9 @@
 
 #include "core/json.h"
 #include "core/store.h"
+#include "core/token.h"
 #include "gateway/seals.h"
+#include "gateway/writer.h"
 #include "gateway/server.h"
 #include "gateway/worker.h"
 
@@ -74,6 +76,7 @@ static void runtime_free(cg_runtime_t *rt) {
     return;
   cg_venue_registry_free(rt->venues);
   cg_trust_free(rt->trust);
+  cg_keyring_free(rt->keyring);
   cg_config_free(rt->cfg);
   free(rt);
 }
@@ -88,7 +91,8 @@ static int load_runtime(const char *path, cg_store_t *store, cg_runtime_t **out,
     return CG_ENOMEM;
   if ((err = cg_config_load(&rt->cfg, path, why)) != 0 ||
       (err = cg_venue_registry_load(store, &rt->venues, why)) != 0 ||
-      (err = cg_trust_load(&rt->trust, rt->cfg->trust_dir, store, why)) != 0)
+      (err = cg_trust_load(&rt->trust, rt->cfg->trust_dir, store, why)) != 0 ||
+      (rt->cfg->keyring[0] != '\0' && (err = cg_keyring_load(&rt->keyring, rt->cfg->keyring, why)) != 0))
     goto fail;
   rt->trust_gen = cg_trust_generation(rt->trust);
   x.cfg = rt->cfg;
@@ -265,6 +269,26 @@ int main(int argc, char **argv) {
     return 0;
   }
   atomic_store(&srv.rt, rt);
+  {
+    cg_store_reader_t *rd = NULL;
+    cg_slice_t v;
+    if (cg_store_reader_open(srv.store, &rd) == 0 && cg_store_reader_begin(rd) == 0) {
+      if (cg_store_get(rd, CG_DB_META, "audit_key", 9, &v) == 0 && v.len == 32)
+        memcpy(srv.audit_key, v.base, 32);
+      cg_store_reader_end(rd);
+    }
+    cg_store_reader_close(rd);
+  }
+  /* trusted_proxies: peers whose X-Forwarded-For names the client. */
+  for (const char *p = rt->cfg->trusted_proxies; *p && srv.ntrusted < 16;) {
+    size_t n = strcspn(p, ", ");
+    if (n > 0 && n < sizeof srv.trusted_proxies[0]) {
+      memcpy(srv.trusted_proxies[srv.ntrusted], p, n);
+      srv.trusted_proxies[srv.ntrusted++][n] = '\0';
+    }
+    p += n;
+    p += strspn(p, ", ");
+  }
 
   raise_nofile();
   signal(SIGPIPE, SIG_IGN);
@@ -277,6 +301,10 @@ int main(int argc, char **argv) {
       (srv.log_fd = open(rt->cfg->access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0)
     say("access log %s: %s (logging off)", rt->cfg->access_log, strerror(errno));
   srv.started_ms = uv_hrtime() / 1000000;
+  if ((err = cg_writer_start(&srv.writer, srv.store)) != 0) {
+    say("cannot start the writer: %s", cg_strerror(err));
+    return 1;
+  }
   if ((err = cg_seals_start(&srv.seals, &srv, (int)rt->cfg->verifier_threads,
                             (int)rt->cfg->recheck)) != 0) {
     say("cannot start the seal verifiers: %s", cg_strerror(err));
@@ -313,7 +341,8 @@ int main(int argc, char **argv) {
 
   for (int i = 0; i < srv.nworkers; i++)
     pthread_join(srv.workers[i]->thread, NULL);
-  cg_seals_stop(srv.seals); /* files the verdicts already reached */
+  cg_seals_stop(srv.seals);
+  cg_writer_stop(srv.writer); /* files every verdict and audit record handed over */
   say("drained, exiting");
   return 0;
 }

@@ -5,7 +5,7 @@
 
 static const char *const route_names[CG_ROUTE__N] = {
     [CG_ROUTE_CERTIFICATE] = "certificate", [CG_ROUTE_HOLDER] = "holder",
-    [CG_ROUTE_VERIFY] = "verify",
+    [CG_ROUTE_VERIFY] = "verify",           [CG_ROUTE_SCAN] = "scan",
     [CG_ROUTE_HEALTHZ] = "healthz",         [CG_ROUTE_READYZ] = "readyz",
     [CG_ROUTE_METRICS] = "metrics",         [CG_ROUTE_OTHER] = "other",
 };

@@ -20,11 +20,17 @@
 #include "core/error.h"
 #include "core/ident.h"
 #include "core/record.h"
+#include "core/audit.h"
 #include "core/cert.h"
+#include "core/token.h"
+#include "gateway/writer.h"
 #include "core/view.h"
 #include "gateway/seals.h"
 
 #include <mbedtls/sha256.h>
+#include <pthread.h>
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <uthash.h>
 
@@ -40,7 +46,8 @@ static cg_runtime_t *runtime(cg_conn_t *c) {
 }
 
 const char *cg_routes_allow(cg_conn_t *c) {
-  return c->req.route == CG_ROUTE_VERIFY ? "Allow: POST\r\n" : "Allow: GET, HEAD\r\n";
+  return c->req.route == CG_ROUTE_VERIFY || c->req.route == CG_ROUTE_SCAN ? "Allow: POST\r\n"
+                                                                          : "Allow: GET, HEAD\r\n";
 }
 
 /* ---- authentication ----------------------------------------------------------- */
@@ -99,6 +106,17 @@ static const cg_scope_t *venue_scope(cg_conn_t *c, const cg_runtime_t *rt) {
     cg_conn_error(c, CG_EFORBIDDEN, "the venue's scope is not configured");
     return NULL;
   }
+  unsigned retry = 0;
+  if (!c->ov_set && cg_venue_registry_take(rt->venues, v, uv_now(&c->w->loop),
+                                           v->rate ? v->rate : s->rate, s->burst, &retry) != 0) {
+    char hdr[48];
+    snprintf(hdr, sizeof hdr, "Retry-After: %u\r\n", retry);
+    static const char body[] =
+        "{\"error\":{\"code\":\"rate_limited\",\"message\":\"too many requests from this venue\"}}";
+    cg_conn_respond(c, 429, "application/json", hdr, body, sizeof body - 1);
+    return NULL;
+  }
+  c->req.venue = v;
   return s;
 }
 
@@ -145,6 +163,11 @@ static int etag_matches(const char *inm, const char *etag) {
   }
   return 0;
 }
+
+static void audit(cg_conn_t *c, int kind, int status, const char *purpose, const char *matter,
+                  int holder_type, const char *holder, const char *scan_id, const char **ids,
+                  int nids);
+static int body_holder(const cg_record_t *rec, char code[19]);
 
 /* ---- waiting for seal checks ----------------------------------------------------- */
 
@@ -199,6 +222,7 @@ static void get_certificate(cg_conn_t *c, const char *id, size_t len) {
   if (err == CG_ENOTFOUND) {
     cg_count(&w->metrics.cache_misses, 1);
     cg_store_reader_end(w->reader);
+    audit(c, CG_AUDIT_FETCH, 404, NULL, NULL, 0, NULL, NULL, NULL, 0);
     cg_conn_error(c, CG_ENOTFOUND, "no certificate has this identifier");
     return;
   }
@@ -227,6 +251,17 @@ static void get_certificate(cg_conn_t *c, const char *id, size_t len) {
     c->pend_etag = rec.etag;
     cg_conn_suspend(c);
     return;
+  }
+  /* Every use of a certificate is audited, with its holder (as an HMAC). */
+  {
+    char holder[19];
+    const char *one = id;
+    char idcopy[CG_IDENT_MAX + 1];
+    snprintf(idcopy, sizeof idcopy, "%.*s", (int)len, id);
+    one = idcopy;
+    int status = rec.seal_state == CG_SEAL_INVALID && !s->diagnostics ? 404 : 200;
+    if (body_holder(&rec, holder) == 0)
+      audit(c, CG_AUDIT_FETCH, status, NULL, NULL, rec.holder_type, holder, NULL, &one, 1);
   }
   if (rec.seal_state == CG_SEAL_INVALID && !s->diagnostics) {
     cg_store_reader_end(w->reader);
@@ -512,6 +547,359 @@ static void post_verify(cg_conn_t *c) {
   cg_conn_suspend(c);
 }
 
+/* ---- audit ------------------------------------------------------------------------------ */
+
+static int trusted_proxy(const cg_server_t *srv, const char *ip) {
+  for (int i = 0; i < srv->ntrusted; i++)
+    if (strcmp(srv->trusted_proxies[i], ip) == 0)
+      return 1;
+  return 0;
+}
+
+/* The client's address: the peer's, or — only when the peer is a trusted
+ * proxy — the rightmost X-Forwarded-For entry that is not a trusted proxy
+ * (entries to its left are whatever the client chose to send). */
+static void client_address(cg_conn_t *c, char *out, size_t cap) {
+  struct sockaddr_storage ss;
+  int len = sizeof ss;
+  char peer[64] = "";
+
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+    if (ss.ss_family == AF_INET)
+      uv_ip4_name((struct sockaddr_in *)&ss, peer, sizeof peer);
+    else
+      uv_ip6_name((struct sockaddr_in6 *)&ss, peer, sizeof peer);
+  }
+  snprintf(out, cap, "%s", peer);
+  if (c->req.xff_len == 0 || !trusted_proxy(c->w->srv, peer))
+    return;
+  char list[256];
+  snprintf(list, sizeof list, "%s", c->req.xff);
+  for (char *p = list + strlen(list); p > list;) {
+    char *start;
+    while (p > list && (p[-1] == ' ' || p[-1] == ','))
+      *--p = '\0';
+    start = p;
+    while (start > list && start[-1] != ',')
+      start--;
+    while (*start == ' ')
+      start++;
+    if (*start == '\0')
+      break;
+    snprintf(out, cap, "%s", start);
+    if (!trusted_proxy(c->w->srv, start))
+      return;
+    p = start > list ? start - 1 : list;
+    *p = '\0';
+  }
+}
+
+/* The holder code a canonical body names ("certificateHolderCode":"…"). */
+static int body_holder(const cg_record_t *rec, char code[19]) {
+  static const char needle[] = "\"certificateHolderCode\":\"";
+  const char *p = memmem(rec->body, rec->body_len, needle, sizeof needle - 1);
+  if (p == NULL || (size_t)(rec->body + rec->body_len - p) < sizeof needle - 1 + 19)
+    return -1;
+  memcpy(code, p + sizeof needle - 1, 18);
+  code[18] = '\0';
+  return 0;
+}
+
+static void audit(cg_conn_t *c, int kind, int status, const char *purpose, const char *matter,
+                  int holder_type, const char *holder, const char *scan_id, const char **ids,
+                  int nids) {
+  cg_server_t *srv = c->w->srv;
+  cg_audit_t a;
+
+  if (srv->writer == NULL)
+    return;
+  memset(&a, 0, sizeof a);
+  a.time_ms = (uint64_t)time(NULL) * 1000 + (uv_hrtime() / 1000000) % 1000;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  a.time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+  a.kind = kind;
+  a.status = status;
+  snprintf(a.venue, sizeof a.venue, "%s", c->req.venue_id ? c->req.venue_id : "");
+  snprintf(a.purpose, sizeof a.purpose, "%s", purpose ? purpose : "");
+  snprintf(a.matter, sizeof a.matter, "%s", matter ? matter : "");
+  snprintf(a.scan_id, sizeof a.scan_id, "%s", scan_id ? scan_id : "");
+  if (holder != NULL)
+    cg_audit_holder_key(srv->audit_key, holder_type, holder, strlen(holder), a.holder);
+  client_address(c, a.client, sizeof a.client);
+  for (int i = 0; i < nids && i < CG_AUDIT_IDS_MAX; i++)
+    snprintf(a.ids[a.nids++], sizeof a.ids[0], "%s", ids[i]);
+  cg_writer_audit(srv->writer, &a);
+}
+
+/* ---- POST /v1/scan ------------------------------------------------------------------------- */
+
+static int masked(const cg_scope_t *s, const char *field) {
+  for (int i = 0; i < s->nmask; i++)
+    if (strcmp(s->mask[i], field) == 0)
+      return 1;
+  return 0;
+}
+
+/* Appends "field":"value", masked if the scope says so. */
+static void put_member(cg_buf_t *b, const cg_scope_t *s, const char *field, const char *name,
+                       const char *value) {
+  cg_buf_printf(b, "\"%s\":\"", name);
+  if (masked(s, field))
+    cg_view_mask(field, value, b);
+  else
+    cg_buf_puts(b, value);
+  cg_buf_putc(b, '"');
+}
+
+static int collect_id(void *arg, cg_slice_t key, cg_slice_t val) {
+  struct {
+    char id[64][CG_IDENT_MAX + 1];
+    size_t len[64];
+    int n;
+  } *il = arg;
+  (void)key;
+  if (il->n == 64 || val.len > CG_IDENT_MAX)
+    return il->n == 64;
+  memcpy(il->id[il->n], val.base, val.len);
+  il->len[il->n++] = val.len;
+  return 0;
+}
+
+/* Codes already opened at a venue, for scopes with single_use: one table
+ * for all workers (a code may come back on another connection), under a
+ * mutex held for a lookup; bounded, the oldest entry going first, and
+ * entries older than their code's expiry are useless anyway. */
+#define SEEN_MAX 65536
+static struct seen {
+  uint8_t key[32];
+  uint64_t expires;
+  UT_hash_handle hh;
+} *seen_table, seen_ring[SEEN_MAX];
+static unsigned seen_next;
+static pthread_mutex_t seen_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int single_use_seen(cg_server_t *srv, const char *venue, const uint8_t nonce[12],
+                           uint64_t expires) {
+  uint8_t key[32];
+  struct seen *e;
+  mbedtls_sha256_context h;
+  int hit;
+  (void)srv;
+
+  mbedtls_sha256_init(&h);
+  mbedtls_sha256_starts_ret(&h, 0);
+  mbedtls_sha256_update_ret(&h, (const unsigned char *)venue, strlen(venue) + 1);
+  mbedtls_sha256_update_ret(&h, nonce, 12);
+  mbedtls_sha256_finish_ret(&h, key);
+  mbedtls_sha256_free(&h);
+  pthread_mutex_lock(&seen_mu);
+  HASH_FIND(hh, seen_table, key, 32, e);
+  hit = e != NULL && e->expires >= (uint64_t)time(NULL);
+  if (e == NULL) {
+    e = &seen_ring[seen_next++ % SEEN_MAX];
+    if (e->expires != 0)
+      HASH_DEL(seen_table, e);
+    memcpy(e->key, key, 32);
+    e->expires = expires;
+    HASH_ADD(hh, seen_table, key, 32, e);
+  }
+  pthread_mutex_unlock(&seen_mu);
+  return hit;
+}
+
+static void post_scan(cg_conn_t *c) {
+  cg_worker_t *w = c->w;
+  cg_runtime_t *rt = runtime(c);
+  const cg_scope_t *s;
+  cJSON *req = NULL;
+  const cJSON *jcode, *jpurpose, *jmatter;
+  cg_token_claims_t cl;
+  cg_why_t why = {""};
+  uint8_t hk[CG_HOLDER_KEY_LEN];
+  char needle[64], scan_id[33], name[256] = "";
+  const char *ids[CG_AUDIT_IDS_MAX];
+  char idbuf[CG_AUDIT_IDS_MAX][CG_IDENT_MAX + 1];
+  int nids = 0, found = 0, in_scope = 0, err;
+  size_t needle_len;
+
+  if ((s = venue_scope(c, rt)) == NULL)
+    return;
+  if (!s->can_scan) {
+    cg_conn_error(c, CG_EFORBIDDEN, "the venue's scope does not allow scanning");
+    return;
+  }
+  req = cJSON_ParseWithLength(c->req.body.base, c->req.body.len);
+  jcode = cJSON_GetObjectItemCaseSensitive(req, "code");
+  jpurpose = cJSON_GetObjectItemCaseSensitive(req, "purpose");
+  jmatter = cJSON_GetObjectItemCaseSensitive(req, "matter");
+  if (req == NULL || !cJSON_IsObject(req) || !cJSON_IsString(jcode)) {
+    cJSON_Delete(req);
+    cg_conn_error(c, CG_EBADREQ, "the body must be {\"code\", \"purpose\", \"matter\"}");
+    return;
+  }
+  /* Every use states why (useCause): no purpose, no scan. */
+  if (!cJSON_IsString(jpurpose) || jpurpose->valuestring[0] == '\0' ||
+      strlen(jpurpose->valuestring) > 128 ||
+      !cg_utf8_valid(jpurpose->valuestring, strlen(jpurpose->valuestring)) ||
+      strpbrk(jpurpose->valuestring, "\"\\") != NULL) {
+    cJSON_Delete(req);
+    cg_conn_error(c, CG_EBADREQ, "purpose is required: a sentence of at most 128 bytes");
+    return;
+  }
+  if (jmatter != NULL && (!cJSON_IsString(jmatter) || strlen(jmatter->valuestring) > 64 ||
+                          strspn(jmatter->valuestring, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                       "abcdefghijklmnopqrstuvwxyz-_.") !=
+                              strlen(jmatter->valuestring))) {
+    cJSON_Delete(req);
+    cg_conn_error(c, CG_EBADREQ, "matter is a service-matter code: letters, digits, - _ .");
+    return;
+  }
+  if (rt->keyring == NULL) {
+    cJSON_Delete(req);
+    cg_conn_error(c, CG_EUNAVAIL, "no QR key ring is configured");
+    return;
+  }
+  err = cg_token_open(rt->keyring, jcode->valuestring, strlen(jcode->valuestring),
+                      (uint64_t)time(NULL), CG_TOKEN_SKEW_DEFAULT, rt->cfg->token_max_ttl, &cl,
+                      &why);
+  if (err == 0 && s->single_use &&
+      single_use_seen(w->srv, c->req.venue_id, cl.nonce,
+                      (uint64_t)cl.issued_at + cl.lifetime + CG_TOKEN_SKEW_DEFAULT)) {
+    err = CG_EEXPIRED;
+    cg_why_set(&why, err, "this code has been used at this venue already");
+  }
+  if (err != 0) {
+    int code = err == CG_ECODE || err == CG_ETOKEN || err == CG_EEXPIRED ? err : CG_ETOKEN;
+    audit(c, CG_AUDIT_SCAN, cg_err_status(code), jpurpose->valuestring,
+          jmatter ? jmatter->valuestring : NULL, 0, NULL, NULL, NULL, 0);
+    cJSON_Delete(req);
+    json_error_why(c, code, &why);
+    return;
+  }
+
+  /* The holder's certificates of the types asked for that the scope allows. */
+  cg_record_holder_key(cl.holder_type, cl.holder_code, 18, hk);
+  needle_len = (size_t)snprintf(needle, sizeof needle, "\"certificateHolderCode\":\"%s\"",
+                                cl.holder_code);
+  {
+    uint8_t raw[16];
+    static const char hex[] = "0123456789abcdef";
+    uint64_t a = uv_hrtime() ^ ((uint64_t)(uintptr_t)c << 16), b = XXH3_64bits(&cl, sizeof cl);
+    memcpy(raw, &a, 8);
+    memcpy(raw + 8, &b, 8);
+    for (int i = 0; i < 16; i++)
+      scan_id[2 * i] = hex[raw[i] >> 4], scan_id[2 * i + 1] = hex[raw[i] & 15];
+    scan_id[32] = '\0';
+  }
+  if (cg_store_reader_begin(w->reader) != 0) {
+    cJSON_Delete(req);
+    cg_conn_error(c, CG_ESTORE, NULL);
+    return;
+  }
+  cg_buf_t *b = &w->scratch;
+  cg_buf_reset(b);
+  cg_buf_printf(b, "{\"scan_id\":\"%s\",\"holder\":{", scan_id);
+  size_t holder_at = b->len;
+  cg_buf_puts(b, "},\"certificates\":[");
+  struct {
+    cg_record_t rec;
+  } one;
+  uint32_t d = today();
+  struct hold_ctx {
+    int dummy;
+  } unused;
+  (void)unused;
+  /* Walk the index by hand: collect identifiers first (the walk's values
+   * die with the snapshot, which stays open until the answer is built). */
+  struct idlist {
+    char id[64][CG_IDENT_MAX + 1];
+    size_t len[64];
+    int n;
+  } *il = calloc(1, sizeof *il);
+  if (il == NULL) {
+    cg_store_reader_end(w->reader);
+    cJSON_Delete(req);
+    cg_conn_error(c, CG_ENOMEM, NULL);
+    return;
+  }
+  cg_store_holder_each(w->reader, hk, collect_id, il);
+  for (int i = 0; i < il->n; i++) {
+    cg_ident_t id;
+    cg_record_t *rec = &one.rec;
+    if (cg_store_cert_get(w->reader, il->id[i], il->len[i], rec) != 0 ||
+        rec->holder_type != cl.holder_type ||
+        memmem(rec->body, rec->body_len, needle, needle_len) == NULL)
+      continue;
+    found++;
+    if (cg_ident_parse(il->id[i], il->len[i], &id, NULL) != 0 ||
+        !cg_view_type_allowed(s, id.type_code) || !cg_token_claims_wants(&cl, id.type_code, 21))
+      continue;
+    in_scope++;
+    if (name[0] == '\0') {
+      static const char nn[] = "\"certificateHolderName\":\"";
+      const char *p = memmem(rec->body, rec->body_len, nn, sizeof nn - 1);
+      if (p != NULL) {
+        const char *q = memchr(p + sizeof nn - 1, '"', (size_t)(rec->body + rec->body_len - p) - (sizeof nn - 1));
+        if (q != NULL && (size_t)(q - p) - (sizeof nn - 1) < sizeof name)
+          snprintf(name, sizeof name, "%.*s", (int)(q - p - (int)(sizeof nn - 1)), p + sizeof nn - 1);
+      }
+    }
+    int stale = rec->seal_state == CG_SEAL_UNCHECKED || rec->trust_gen != rt->trust_gen;
+    if (stale && w->srv->seals)
+      cg_seals_check(w->srv->seals, rt->trust, il->id[i], il->len[i], rec, NULL, NULL, NULL);
+    if (!stale && rec->seal_state == CG_SEAL_INVALID && !s->diagnostics)
+      continue;
+    /* Valid: in date, not revoked or suspended, and its seal verified. */
+    int valid = !stale && rec->seal_state == CG_SEAL_VERIFIED && rec->status == CG_CERT_VALID &&
+                rec->effective <= d && (rec->expiring == 0 || rec->expiring >= d);
+    if (nids > 0 || b->base[b->len - 1] != '[')
+      cg_buf_putc(b, ',');
+    if (cg_view_render(s, rec, rt->trust_gen, b) != 0)
+      continue;
+    b->len--; /* the object's closing brace */
+    cg_buf_puts(b, valid ? ",\"valid\":true}" : ",\"valid\":false}");
+    if (nids < CG_AUDIT_IDS_MAX) {
+      snprintf(idbuf[nids], sizeof idbuf[0], "%.*s", (int)il->len[i], il->id[i]);
+      ids[nids] = idbuf[nids];
+      nids++;
+    }
+  }
+  cg_store_reader_end(w->reader);
+  free(il);
+  if (found == 0 || in_scope == 0) {
+    int code = found == 0 ? CG_ENOTFOUND : CG_EFORBIDDEN;
+    audit(c, CG_AUDIT_SCAN, cg_err_status(code), jpurpose->valuestring,
+          jmatter ? jmatter->valuestring : NULL, cl.holder_type, cl.holder_code, scan_id, NULL, 0);
+    cJSON_Delete(req);
+    cg_conn_error(c, code, found == 0 ? "the holder has no certificates here"
+                                      : "the venue's scope covers none of the holder's certificates");
+    return;
+  }
+  cg_buf_puts(b, "]}");
+  /* The holder, masked as the scope says, goes in front of the list. */
+  {
+    cg_buf_t h;
+    cg_buf_init(&h, 1024);
+    cg_buf_printf(&h, "\"type\":\"%s\",", cg_ident_holder_type_code(cl.holder_type));
+    put_member(&h, s, "certificateHolderCode", "code", cl.holder_code);
+    if (name[0]) {
+      cg_buf_putc(&h, ',');
+      put_member(&h, s, "certificateHolderName", "name", name);
+    }
+    if (cg_buf_reserve(b, h.len) == 0) {
+      memmove(b->base + holder_at + h.len, b->base + holder_at, b->len - holder_at);
+      memcpy(b->base + holder_at, h.base, h.len);
+      b->len += h.len;
+    }
+    cg_buf_free(&h);
+  }
+  audit(c, CG_AUDIT_SCAN, 200, jpurpose->valuestring, jmatter ? jmatter->valuestring : NULL,
+        cl.holder_type, cl.holder_code, scan_id, ids, nids);
+  cJSON_Delete(req);
+  cg_conn_respond(c, 200, "application/json", NULL, b->base, b->len);
+}
+
 /* ---- health, readiness, metrics ---------------------------------------------------- */
 
 static void get_readyz(cg_conn_t *c) {
@@ -587,6 +975,8 @@ void cg_routes_handle(cg_conn_t *c) {
     r->route = CG_ROUTE_HOLDER;
   } else if (strcmp(path, "/v1/verify") == 0) {
     r->route = CG_ROUTE_VERIFY;
+  } else if (strcmp(path, "/v1/scan") == 0) {
+    r->route = CG_ROUTE_SCAN;
   } else if (strcmp(path, "/healthz") == 0) {
     r->route = CG_ROUTE_HEALTHZ;
   } else if (strcmp(path, "/readyz") == 0) {
@@ -598,7 +988,7 @@ void cg_routes_handle(cg_conn_t *c) {
     cg_conn_error(c, CG_ENOTFOUND, "no such resource");
     return;
   }
-  if (r->route == CG_ROUTE_VERIFY ? r->method != HTTP_POST : !get) {
+  if (r->route == CG_ROUTE_VERIFY || r->route == CG_ROUTE_SCAN ? r->method != HTTP_POST : !get) {
     cg_conn_error(c, CG_EMETHOD, NULL);
     return;
   }
@@ -632,6 +1022,13 @@ void cg_routes_handle(cg_conn_t *c) {
   }
   case CG_ROUTE_READYZ:
     get_readyz(c);
+    break;
+  case CG_ROUTE_SCAN:
+    if (q != NULL) {
+      cg_conn_error(c, CG_EBADREQ, "this resource takes no query parameters");
+      return;
+    }
+    post_scan(c);
     break;
   case CG_ROUTE_VERIFY:
     if (q != NULL) {

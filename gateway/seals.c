@@ -13,6 +13,7 @@
 #include "core/ident.h"
 #include "core/store.h"
 #include "gateway/worker.h"
+#include "gateway/writer.h"
 
 #define QUEUE_MAX 65536   /* jobs waiting; a request finding it full gets 503 */
 #define SCAN_BATCH 256    /* stale records read per snapshot by the scanner */
@@ -36,15 +37,6 @@ struct job {
   struct job *next;
 };
 
-struct verdict {
-  char ident[CG_IDENT_MAX + 1];
-  size_t ident_len;
-  uint64_t etag;
-  int reason;
-  uint32_t gen;
-  struct verdict *next;
-};
-
 struct reply {
   cg_seals_done_cb done;
   void *arg;
@@ -56,17 +48,13 @@ struct reply {
 struct cg_seals {
   cg_server_t *srv;
   int nthreads;
-  pthread_t *threads, writer, scanner;
+  pthread_t *threads, scanner;
   _Atomic int stopping;
 
   pthread_mutex_t mu; /* jobs */
   pthread_cond_t has_job, has_room;
   struct job *head, *tail;
   size_t njobs;
-
-  pthread_mutex_t wmu; /* verdicts */
-  pthread_cond_t has_verdict;
-  struct verdict *vhead, *vtail;
 
   pthread_mutex_t smu; /* scanner */
   pthread_cond_t scan_wanted;
@@ -195,22 +183,8 @@ void cg_seals_deliver(cg_worker_t *w) {
 /* ---- verifier threads -------------------------------------------------------------- */
 
 static void file_verdict(cg_seals_t *s, const struct job *j, int reason, uint32_t gen) {
-  struct verdict *v = calloc(1, sizeof *v);
-  if (v == NULL)
-    return; /* the record stays stale and is checked again later */
-  memcpy(v->ident, j->ident, j->ident_len);
-  v->ident_len = j->ident_len;
-  v->etag = j->etag;
-  v->reason = reason;
-  v->gen = gen;
-  pthread_mutex_lock(&s->wmu);
-  if (s->vtail)
-    s->vtail->next = v;
-  else
-    s->vhead = v;
-  s->vtail = v;
-  pthread_cond_signal(&s->has_verdict);
-  pthread_mutex_unlock(&s->wmu);
+  cg_writer_verdict(s->srv->writer, j->ident, j->ident_len, j->etag, reason, gen);
+  count(&s->stats.filed, 1);
 }
 
 static void *verifier_main(void *arg) {
@@ -263,52 +237,6 @@ static void *verifier_main(void *arg) {
   }
   cg_seal_verifier_free(ver);
   cg_trust_free(bound);
-  return NULL;
-}
-
-/* ---- the writer ------------------------------------------------------------------------ */
-
-static void *writer_main(void *arg) {
-  cg_seals_t *s = arg;
-
-  for (;;) {
-    struct verdict *batch;
-    cg_store_writer_t *w;
-    int n = 0, stop;
-
-    pthread_mutex_lock(&s->wmu);
-    while (s->vhead == NULL && !s->stopping)
-      pthread_cond_wait(&s->has_verdict, &s->wmu);
-    batch = s->vhead;
-    s->vhead = s->vtail = NULL;
-    stop = s->stopping;
-    pthread_mutex_unlock(&s->wmu);
-    if (batch == NULL && stop)
-      break;
-    /* Verdicts arriving while this transaction runs wait for the next one:
-     * one commit (and one sync) files many. */
-    while (batch != NULL) {
-      if (cg_store_write_begin(s->srv->store, 0, &w) != 0) {
-        fprintf(stderr, "certgw: cannot write seal verdicts\n");
-        break;
-      }
-      for (n = 0; batch != NULL && n < WRITE_BATCH; n++) {
-        struct verdict *v = batch;
-        batch = v->next;
-        cg_store_cert_set_seal(w, v->ident, v->ident_len, v->etag,
-                               v->reason == CG_SEAL_OK ? CG_SEAL_VERIFIED : CG_SEAL_INVALID,
-                               v->reason, v->gen);
-        free(v);
-      }
-      if (cg_store_write_commit(w) == 0)
-        count(&s->stats.filed, n);
-    }
-    while (batch != NULL) {
-      struct verdict *v = batch;
-      batch = v->next;
-      free(v);
-    }
-  }
   return NULL;
 }
 
@@ -426,14 +354,11 @@ int cg_seals_start(cg_seals_t **out, cg_server_t *srv, int threads, int recheck)
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->has_job, NULL);
   pthread_cond_init(&s->has_room, NULL);
-  pthread_mutex_init(&s->wmu, NULL);
-  pthread_cond_init(&s->has_verdict, NULL);
   pthread_mutex_init(&s->smu, NULL);
   pthread_cond_init(&s->scan_wanted, NULL);
   s->threads = calloc((size_t)s->nthreads, sizeof *s->threads);
   for (int i = 0; i < s->nthreads; i++)
     pthread_create(&s->threads[i], NULL, verifier_main, s);
-  pthread_create(&s->writer, NULL, writer_main, s);
   pthread_create(&s->scanner, NULL, scanner_main, s);
   *out = s;
   cg_seals_rescan(s); /* records may have been checked under another trust store */
@@ -454,11 +379,6 @@ void cg_seals_stop(cg_seals_t *s) {
   pthread_join(s->scanner, NULL);
   for (int i = 0; i < s->nthreads; i++)
     pthread_join(s->threads[i], NULL);
-  /* Verdicts already reached are filed before the writer ends. */
-  pthread_mutex_lock(&s->wmu);
-  pthread_cond_broadcast(&s->has_verdict);
-  pthread_mutex_unlock(&s->wmu);
-  pthread_join(s->writer, NULL);
   free(s->threads);
   free(s);
 }

@@ -28,7 +28,7 @@ typedef struct cg_seals_stats {
   _Atomic uint64_t verified, failed;   /* seal checks done, by outcome */
   _Atomic uint64_t on_request;         /* checks a request waited for */
   _Atomic uint64_t background;         /* checks queued by the scanner */
-  _Atomic uint64_t filed;              /* verdicts written to the store */
+  _Atomic uint64_t filed;              /* verdicts handed to the writer */
   _Atomic uint64_t queued;             /* jobs waiting now */
 } cg_seals_stats_t;
 

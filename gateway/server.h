@@ -32,6 +32,7 @@ typedef struct cg_runtime {
   cg_config_t *cfg;
   cg_venue_registry_t *venues;
   struct cg_trust *trust;   /* the seal trust store */
+  struct cg_keyring *keyring; /* QR code keys (token.h) */
   uint32_t trust_gen;
   uint64_t gen;
   struct cg_runtime *older; /* waiting to be freed */
@@ -49,7 +50,11 @@ typedef struct cg_server {
   _Atomic uint64_t gen;
   uint64_t started_ms;   /* uv_hrtime at start, ms */
   cg_worker_t **workers;
-  struct cg_seals *seals; /* verifier threads, writer, scanner */
+  struct cg_seals *seals; /* verifier threads and the re-check scanner */
+  struct cg_writer *writer; /* the one LMDB writer: verdicts, audit records */
+  uint8_t audit_key[32];  /* from the store's meta (audit.h) */
+  char trusted_proxies[16][64]; /* peers whose X-Forwarded-For is believed */
+  int ntrusted;
   int log_fd;            /* access log, -1 when off */
 } cg_server_t;
 

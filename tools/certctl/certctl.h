@@ -36,6 +36,9 @@ int ctl_demo(int argc, char **argv);
 int ctl_import(int argc, char **argv);
 int ctl_export(int argc, char **argv);
 int ctl_stat(int argc, char **argv);
+int ctl_audit(int argc, char **argv);
 int ctl_venue(int argc, char **argv);
+int ctl_verify(int argc, char **argv);
+int ctl_trust(int argc, char **argv);
 
 #endif

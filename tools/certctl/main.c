@@ -1,5 +1,6 @@
 /* certctl — the operator's and developer's tool: demo deployments, import
- * and export, store figures, venues. Each subcommand lives in its own file. */
+ * and export, store figures, venues, seal checks and the trust store. Each
+ * subcommand lives in its own file. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,10 @@ static const struct {
     {"import", ctl_import, "load certificates from JSON Lines into the store"},
     {"export", ctl_export, "write the store's certificates as JSON Lines"},
     {"stat", ctl_stat, "summarise a store"},
+    {"audit", ctl_audit, "list the audit records of a holder or a venue"},
     {"venue", ctl_venue, "add, list, disable, enable or rotate venues and their keys"},
+    {"verify", ctl_verify, "check seals: of a JSON Lines file, or of the whole store"},
+    {"trust", ctl_trust, "list the seal trust store, add to it, revoke a signer"},
 };
 
 static void usage(FILE *f) {
@@ -31,7 +35,10 @@ static void usage(FILE *f) {
         "  certctl import (-c CONF | -d DATADIR [--trust DIR]) [--threads N] [--no-verify] FILE|-\n"
         "  certctl export (-c CONF | -d DATADIR) [-o FILE]\n"
         "  certctl stat   (-c CONF | -d DATADIR) [--json]\n"
+        "  certctl audit  (-c CONF | -d DATADIR) (--holder CODE | --venue ID) [--json]\n"
         "  certctl venue  add|list|disable|enable|rotate (-c CONF | -d DATADIR) ...\n"
+        "  certctl verify (-c CONF | -d DATADIR --trust DIR) [--threads N] [FILE|-]\n"
+        "  certctl trust  list|add|revoke (-c CONF | --trust DIR) ...\n"
         "\n"
         "-c CONF names a certgw config file (its [store] path is used);\n"
         "-d DATADIR names a store directory directly.\n"

@@ -1,0 +1,53 @@
+/* audit.h — the record of every use of a certificate (用证记录).
+ *
+ * Every scan and every fetch by identifier leaves one: when, which venue,
+ * why (purpose, service matter), which holder — as an HMAC under a key the
+ * store keeps, so the holder can be looked up but is never stored in plain
+ * text —, which certificates were returned, the result and the client's
+ * address. Records live in CG_DB_AUDIT keyed by (milliseconds, sequence),
+ * with indexes by holder and by venue; certgw's writer thread files them in
+ * groups (docs/audit.md).
+ */
+#ifndef CG_AUDIT_H
+#define CG_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+
+#define CG_AUDIT_KEY_LEN 16   /* u64 ms, u64 sequence, big-endian */
+#define CG_AUDIT_HOLDER_LEN 32
+#define CG_AUDIT_IDS_MAX 16   /* identifiers recorded per use */
+
+enum cg_audit_kind { CG_AUDIT_SCAN = 1, CG_AUDIT_FETCH = 2, CG_AUDIT_LIST = 3 };
+
+typedef struct cg_audit {
+  uint64_t time_ms;
+  int kind;
+  char venue[65];
+  char purpose[129];
+  char matter[65];
+  uint8_t holder[CG_AUDIT_HOLDER_LEN]; /* cg_audit_holder_key */
+  int status;                          /* the HTTP status answered */
+  char client[64];
+  char scan_id[33];
+  int nids;
+  char ids[CG_AUDIT_IDS_MAX][129];
+} cg_audit_t;
+
+/* HMAC-SHA256(audit key, holder type code ‖ holder code). */
+void cg_audit_holder_key(const uint8_t key[32], int holder_type, const char *code, size_t len,
+                         uint8_t out[CG_AUDIT_HOLDER_LEN]);
+
+/* The record as JSON (the stored value), and back. */
+int cg_audit_encode(const cg_audit_t *a, cg_buf_t *out);
+int cg_audit_decode(const char *p, size_t len, cg_audit_t *a);
+
+/* The database key of a record: time and a sequence number. */
+void cg_audit_key(uint64_t time_ms, uint64_t seq, uint8_t out[CG_AUDIT_KEY_LEN]);
+
+const char *cg_audit_kind_name(int kind);
+
+#endif

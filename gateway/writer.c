@@ -1,0 +1,190 @@
+/* writer.c — the LMDB writer thread (see writer.h). */
+#include "gateway/writer.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/ident.h"
+
+#define GROUP_MAX 8192 /* items per transaction */
+
+enum { ITEM_VERDICT, ITEM_AUDIT };
+
+struct item {
+  int kind;
+  struct item *next;
+  /* verdict */
+  char ident[CG_IDENT_MAX + 1];
+  size_t ident_len;
+  uint64_t etag;
+  int reason;
+  uint32_t gen;
+  /* audit */
+  cg_audit_t *audit;
+};
+
+struct cg_writer {
+  cg_store_t *store;
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  struct item *head, *tail;
+  int stopping;
+  uint64_t seq;
+  cg_writer_stats_t stats;
+  cg_buf_t buf;
+};
+
+cg_writer_stats_t *cg_writer_stats(cg_writer_t *w) { return &w->stats; }
+
+static void enqueue(cg_writer_t *w, struct item *it) {
+  pthread_mutex_lock(&w->mu);
+  if (w->tail)
+    w->tail->next = it;
+  else
+    w->head = it;
+  w->tail = it;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+}
+
+void cg_writer_verdict(cg_writer_t *w, const char *ident, size_t len, uint64_t etag, int reason,
+                       uint32_t gen) {
+  struct item *it;
+  if (len > CG_IDENT_MAX || (it = calloc(1, sizeof *it)) == NULL)
+    return; /* the record stays stale and is checked again later */
+  it->kind = ITEM_VERDICT;
+  memcpy(it->ident, ident, len);
+  it->ident_len = len;
+  it->etag = etag;
+  it->reason = reason;
+  it->gen = gen;
+  enqueue(w, it);
+}
+
+int cg_writer_audit(cg_writer_t *w, const cg_audit_t *a) {
+  struct item *it = calloc(1, sizeof *it);
+  if (it == NULL || (it->audit = malloc(sizeof *a)) == NULL) {
+    free(it);
+    return CG_ENOMEM;
+  }
+  it->kind = ITEM_AUDIT;
+  *it->audit = *a;
+  enqueue(w, it);
+  return 0;
+}
+
+static int file_audit(cg_writer_t *w, cg_store_writer_t *tx, const cg_audit_t *a) {
+  uint8_t key[CG_AUDIT_KEY_LEN];
+  int err;
+
+  cg_audit_key(a->time_ms, ++w->seq, key);
+  cg_buf_reset(&w->buf);
+  if ((err = cg_audit_encode(a, &w->buf)) != 0 ||
+      (err = cg_store_put(tx, CG_DB_AUDIT, key, sizeof key, w->buf.base, w->buf.len)) != 0 ||
+      (err = cg_store_index_add(tx, CG_DB_AUDIT_HOLDER, a->holder, CG_AUDIT_HOLDER_LEN, key,
+                                sizeof key)) != 0 ||
+      (err = cg_store_index_add(tx, CG_DB_AUDIT_VENUE, a->venue, strlen(a->venue), key,
+                                sizeof key)) != 0)
+    return err;
+  return 0;
+}
+
+static void *run(void *arg) {
+  cg_writer_t *w = arg;
+
+  for (;;) {
+    struct item *batch;
+    int stop;
+
+    pthread_mutex_lock(&w->mu);
+    while (w->head == NULL && !w->stopping)
+      pthread_cond_wait(&w->cv, &w->mu);
+    batch = w->head;
+    w->head = w->tail = NULL;
+    stop = w->stopping;
+    pthread_mutex_unlock(&w->mu);
+    if (batch == NULL && stop)
+      break;
+    /* Items arriving while this group commits (and syncs) form the next. */
+    while (batch != NULL) {
+      cg_store_writer_t *tx;
+      uint64_t nv = 0, na = 0;
+      int n = 0, err = 0;
+
+      if ((err = cg_store_write_begin(w->store, 0, &tx)) != 0) {
+        fprintf(stderr, "certgw: writer: cannot begin: %s\n", cg_strerror(err));
+        break;
+      }
+      for (; batch != NULL && n < GROUP_MAX && !err; n++) {
+        struct item *it = batch;
+        batch = it->next;
+        if (it->kind == ITEM_VERDICT) {
+          cg_store_cert_set_seal(tx, it->ident, it->ident_len, it->etag,
+                                 it->reason == CG_SEAL_OK ? CG_SEAL_VERIFIED : CG_SEAL_INVALID,
+                                 it->reason, it->gen);
+          nv++;
+        } else {
+          err = file_audit(w, tx, it->audit);
+          na++;
+        }
+        free(it->audit);
+        free(it);
+      }
+      if (err == 0 && (err = cg_store_write_commit(tx)) == 0) {
+        atomic_fetch_add(&w->stats.verdicts, nv);
+        atomic_fetch_add(&w->stats.audits, na);
+        atomic_fetch_add(&w->stats.commits, 1);
+      } else {
+        if (err != 0)
+          fprintf(stderr, "certgw: writer: %llu audit records and %llu verdicts not filed: %s\n",
+                  (unsigned long long)na, (unsigned long long)nv, cg_strerror(err));
+        atomic_fetch_add(&w->stats.failures, 1);
+      }
+    }
+    while (batch != NULL) {
+      struct item *it = batch;
+      batch = it->next;
+      free(it->audit);
+      free(it);
+    }
+  }
+  return NULL;
+}
+
+int cg_writer_start(cg_writer_t **out, cg_store_t *store) {
+  cg_writer_t *w = calloc(1, sizeof *w);
+  if (w == NULL)
+    return CG_ENOMEM;
+  w->store = store;
+  /* Audit keys count on from a time-based start: two processes sharing a
+   * store get distinct keys, and a restart does not reuse old ones. */
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  w->seq = ((uint64_t)ts.tv_sec << 32) ^ ((uint64_t)ts.tv_nsec << 8) ^ (uint64_t)getpid();
+  pthread_mutex_init(&w->mu, NULL);
+  pthread_cond_init(&w->cv, NULL);
+  cg_buf_init(&w->buf, 1 << 20);
+  if (pthread_create(&w->thread, NULL, run, w) != 0) {
+    free(w);
+    return CG_EINTERNAL;
+  }
+  *out = w;
+  return 0;
+}
+
+void cg_writer_stop(cg_writer_t *w) {
+  if (w == NULL)
+    return;
+  pthread_mutex_lock(&w->mu);
+  w->stopping = 1;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+  pthread_join(w->thread, NULL);
+  cg_buf_free(&w->buf);
+  free(w);
+}

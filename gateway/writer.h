@@ -1,0 +1,35 @@
+/* writer.h — the process's one LMDB writer.
+ *
+ * A thread that files what other threads hand it: seal verdicts (seals.c)
+ * and audit records (routes.c). Whatever has arrived goes into one write
+ * transaction, committed and synced: while a commit syncs, the next group
+ * gathers, so records are durable within one commit of being handed over
+ * (docs/audit.md). On stop everything handed over is filed first.
+ */
+#ifndef CG_GATEWAY_WRITER_H
+#define CG_GATEWAY_WRITER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "core/audit.h"
+#include "core/store.h"
+
+typedef struct cg_writer cg_writer_t;
+
+int cg_writer_start(cg_writer_t **out, cg_store_t *store);
+/* Files everything queued, then stops. */
+void cg_writer_stop(cg_writer_t *w);
+
+/* Queue a seal verdict on a record (kept only if the record is unchanged). */
+void cg_writer_verdict(cg_writer_t *w, const char *ident, size_t len, uint64_t etag, int reason,
+                       uint32_t gen);
+/* Queue an audit record (copied). Returns 0 or CG_ENOMEM. */
+int cg_writer_audit(cg_writer_t *w, const cg_audit_t *a);
+
+typedef struct cg_writer_stats {
+  _Atomic uint64_t verdicts, audits, commits, failures;
+} cg_writer_stats_t;
+cg_writer_stats_t *cg_writer_stats(cg_writer_t *w);
+
+#endif
