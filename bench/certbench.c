@@ -63,6 +63,8 @@ static void usage(FILE *f) {
       "  --miss F               share (0..1, or N%) of fetches for valid identifiers\n"
       "                         that are not in the store (default 0)\n"
       "  --id IDENT             fetch only this identifier\n"
+      "  --ids FILE             fetch these identifiers (one a line, picked uniformly\n"
+      "                         or by --zipf) instead of demo.json's sample of 100\n"
       "  --codes FILE           QR texts for scan, one a line, instead of minting\n"
       "  --certctl PATH         the certctl that mints QR codes (default: next to\n"
       "                         certbench)\n"
@@ -183,7 +185,7 @@ static const char *default_certctl(void) {
 
 static int parse_args(int argc, char **argv, options_t *o) {
   enum {
-    O_DEMO = 256, O_TARGET, O_WORKLOAD, O_MIX, O_VENUE, O_PIPELINE, O_ZIPF, O_MISS, O_ID, O_CODES,
+    O_DEMO = 256, O_TARGET, O_WORKLOAD, O_MIX, O_VENUE, O_PIPELINE, O_ZIPF, O_MISS, O_ID, O_IDS, O_CODES,
     O_CERTCTL, O_JSON, O_TIMEOUT, O_SEED, O_DRY_RUN
   };
   static const struct option longs[] = {
@@ -201,6 +203,7 @@ static int parse_args(int argc, char **argv, options_t *o) {
       {"zipf", required_argument, NULL, O_ZIPF},
       {"miss", required_argument, NULL, O_MISS},
       {"id", required_argument, NULL, O_ID},
+      {"ids", required_argument, NULL, O_IDS},
       {"codes", required_argument, NULL, O_CODES},
       {"certctl", required_argument, NULL, O_CERTCTL},
       {"json", required_argument, NULL, O_JSON},
@@ -282,6 +285,7 @@ static int parse_args(int argc, char **argv, options_t *o) {
       break;
     }
     case O_ID: o->work.id = optarg; break;
+    case O_IDS: o->work.ids_file = optarg; break;
     case O_CODES: o->work.codes_file = optarg; break;
     case O_CERTCTL: o->work.certctl = optarg; break;
     case O_JSON: o->json = optarg; break;
@@ -324,6 +328,10 @@ static int parse_args(int argc, char **argv, options_t *o) {
   }
   if (o->work.id && !o->work.weight[CG_WORK_FETCH])
     return bad("--id fixes the identifier fetched: it needs a workload with fetches");
+  if (o->work.ids_file && !o->work.weight[CG_WORK_FETCH])
+    return bad("--ids lists the identifiers fetched: it needs a workload with fetches");
+  if (o->work.ids_file && o->work.id)
+    return bad("give --id or --ids, not both");
   if (o->threads > o->connections)
     o->threads = o->connections;
   if (o->work.certctl == NULL)
@@ -527,6 +535,8 @@ static int write_json(const options_t *o, const cg_workload_t *w, const cg_run_s
   cJSON_AddNumberToObject(x, "miss", o->work.miss);
   if (o->work.id)
     cJSON_AddStringToObject(x, "id", o->work.id);
+  if (o->work.ids_file)
+    cJSON_AddStringToObject(x, "ids_file", o->work.ids_file);
   cJSON_AddNumberToObject(x, "identifiers", (double)info.keys[CG_WORK_FETCH]);
   cJSON_AddNumberToObject(x, "types", (double)info.types);
   cJSON_AddNumberToObject(x, "holders", (double)info.keys[CG_WORK_HOLDER]);

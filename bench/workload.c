@@ -319,8 +319,8 @@ static int same_type(const char *a, const char *b) {
   return la == lb && memcmp(a, b, la) == 0;
 }
 
-/* --ids FILE: the whole file into w->ids_text, its non-empty lines (blanks
- * and a trailing CR trimmed) ended in place. Returns how many, or -1. */
+/* --ids FILE: the whole file into w->ids_text, its non-empty lines (a
+ * trailing CR dropped) ended in place. Returns how many, or -1. */
 static long read_ids(cg_workload_t *w, const char *path, char *err, size_t errlen) {
   FILE *f = fopen(path, "rb");
   long size, n = 0;
@@ -338,7 +338,7 @@ static long read_ids(cg_workload_t *w, const char *path, char *err, size_t errle
   fclose(f);
   w->ids_text[size] = '\0';
   for (char *p = w->ids_text; *p; p++)
-    if (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t')
+    if (*p == '\n' || *p == '\r')
       *p = '\0';
   for (long i = 0; i < size; i++)
     if (w->ids_text[i] != '\0' && (i == 0 || w->ids_text[i - 1] == '\0'))

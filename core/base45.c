@@ -53,7 +53,8 @@ int cg_base45_decode(const char *in, size_t len, void *out, size_t cap, size_t *
     if (value1[s[i]] == 0)
       return CG_ECODE;
   for (i = 0; i + 2 < len; i += 3) {
-    unsigned v = (value1[s[i]] - 1u) + (value1[s[i + 1]] - 1u) * 45 + (value1[s[i + 2]] - 1u) * 2025;
+    unsigned v =
+        (value1[s[i]] - 1u) + (value1[s[i + 1]] - 1u) * 45 + (value1[s[i + 2]] - 1u) * 2025;
     if (v > 0xffff)
       return CG_ECODE;
     *o++ = (uint8_t)(v >> 8);

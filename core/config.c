@@ -122,6 +122,7 @@ static const struct {
     {"seal", "recheck", K_BOOL, FIELD(recheck), 1},
     {"token", "keyring", K_PATH, FIELD(keyring), 0},
     {"token", "max_ttl", K_UINT, FIELD(token_max_ttl), 86400},
+    {"token", "skew", K_UINT, FIELD(token_skew), 3600},
 };
 _Static_assert(sizeof directives / sizeof *directives <= 32, "one bit each in load.seen");
 
@@ -329,6 +330,7 @@ int cg_config_load(cg_config_t **out, const char *path, cg_why_t *why) {
   c->map_size = 64ULL << 30;
   c->max_readers = 1024;
   c->token_max_ttl = 300;
+  c->token_skew = 30;
   c->header_timeout_ms = 10000;
   c->body_timeout_ms = 10000;
   c->idle_timeout_ms = 75000;

@@ -60,6 +60,7 @@ typedef struct cg_config {
   unsigned recheck;          /* seal.recheck: re-check stale verdicts in the background */
   char keyring[4096];       /* token.keyring */
   unsigned token_max_ttl;   /* token.max_ttl, seconds */
+  unsigned token_skew;      /* token.skew, seconds of clock difference forgiven */
   cg_scope_t scopes[CG_SCOPES_MAX];
   int nscopes;
 } cg_config_t;

@@ -72,8 +72,14 @@ static int parse_line(cg_keyring_t *r, const char *s, const char *end, const cha
 
   if ((n = word(&s, end, &w)) == 0)
     return 0;
-  for (size_t i = 0; i < n && id >= 0; i++)
-    id = w[i] < '0' || w[i] > '9' ? -1 : id > 255 ? id : id * 10 + (w[i] - '0');
+  for (size_t i = 0; i < n; i++) {
+    if (w[i] < '0' || w[i] > '9') {
+      id = -1;
+      break;
+    }
+    if (id <= 255) /* past 255 it stays there, and cannot overflow */
+      id = id * 10 + (w[i] - '0');
+  }
   if (id < 1 || id > 255)
     return cg_why_set(why, CG_ECONFIG, "%s:%d: key id \"%.*s\" is not a number from 1 to 255",
                       name, line, (int)(n > 16 ? 16 : n), w);

@@ -761,11 +761,11 @@ static void post_scan(cg_conn_t *c) {
     return;
   }
   err = cg_token_open(rt->keyring, jcode->valuestring, strlen(jcode->valuestring),
-                      (uint64_t)time(NULL), CG_TOKEN_SKEW_DEFAULT, rt->cfg->token_max_ttl, &cl,
+                      (uint64_t)time(NULL), rt->cfg->token_skew, rt->cfg->token_max_ttl, &cl,
                       &why);
   if (err == 0 && s->single_use &&
       single_use_seen(w->srv, c->req.venue_id, cl.nonce,
-                      (uint64_t)cl.issued_at + cl.lifetime + CG_TOKEN_SKEW_DEFAULT)) {
+                      (uint64_t)cl.issued_at + cl.lifetime + rt->cfg->token_skew)) {
     err = CG_EEXPIRED;
     cg_why_set(&why, err, "this code has been used at this venue already");
   }

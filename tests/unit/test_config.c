@@ -129,6 +129,7 @@ static void test_example(void **state) {
   assert_string_equal(c->trust_dir, CG_SOURCE_DIR "/conf/trust");
   assert_string_equal(c->keyring, CG_SOURCE_DIR "/conf/keyring");
   assert_int_equal(c->token_max_ttl, 300);
+  assert_int_equal(c->token_skew, 30);
   assert_int_equal(c->nscopes, 2);
 
   s = cg_config_scope(c, "hotel");
@@ -183,6 +184,7 @@ static void test_values(void **state) {
                                          "[token]\n"
                                          "keyring = keys/ring\n"
                                          "max_ttl = 86400\n"
+                                         "skew = 5\n"
                                          "[scope kiosk]\n"
                                          "scan = on\n"
                                          "fetch = true\n"
@@ -199,6 +201,7 @@ static void test_values(void **state) {
   snprintf(want, sizeof want, "%s/keys/ring", f->dir);
   assert_string_equal(c->keyring, want);
   assert_int_equal(c->token_max_ttl, 86400);
+  assert_int_equal(c->token_skew, 5);
   assert_int_equal(c->nscopes, 1);
   assert_string_equal(c->scopes[0].name, "kiosk");
   assert_int_equal(c->scopes[0].can_scan, 1);
@@ -226,6 +229,7 @@ static void test_defaults(void **state) {
   assert_string_equal(c->trust_dir, "");
   assert_string_equal(c->keyring, "");
   assert_int_equal(c->token_max_ttl, 300);
+  assert_int_equal(c->token_skew, 30);
   assert_int_equal(c->nscopes, 0);
   assert_null(cg_config_scope(c, "hotel"));
   cg_config_free(c);
@@ -351,6 +355,7 @@ static void test_number_out_of_range(void **state) {
   load_bad(f, "[server]\nworkers = 5000\n" STORE, 2, "5000");
   load_bad(f, "[server]\nworkers = 1025\n" STORE, 2, "1025");
   load_bad(f, STORE "[token]\nmax_ttl = 86401\n", 4, "max_ttl");
+  load_bad(f, STORE "[token]\nskew = 3601\n", 4, "skew");
   /* Would wrap to 0 in an unsigned. */
   load_bad(f, STORE "max_readers = 4294967296\n", 3, "max_readers");
   load_bad(f, STORE "max_readers = 1048577\n", 3, "max_readers");

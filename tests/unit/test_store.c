@@ -185,7 +185,7 @@ static void test_open_fresh(void **state) {
   assert_in_range(st.created, (uint64_t)now - 60, (uint64_t)now + 60);
   assert_int_equal(st.entries[CG_DB_CERT], 0);
   assert_int_equal(st.entries[CG_DB_HOLDER], 0);
-  assert_int_equal(st.entries[CG_DB_META], 2); /* schema, created */
+  assert_int_equal(st.entries[CG_DB_META], 3); /* schema, created, audit_key */
   assert_true(st.map_size >= MAP_SIZE);
   assert_true(st.page_size >= 4096);
   assert_int_equal(st.trust_gen, 0);
@@ -207,7 +207,7 @@ static void test_open_fresh(void **state) {
   stat_of(s, &st);
   assert_int_equal(st.schema, CG_STORE_SCHEMA);
   assert_int_equal(st.created, created);
-  assert_int_equal(st.entries[CG_DB_META], 2);
+  assert_int_equal(st.entries[CG_DB_META], 3);
   assert_true(cg_store_reader_check(s) >= 0);
   cg_store_close(s);
 }
@@ -734,7 +734,7 @@ static void test_stat_and_meta(void **state) {
   assert_int_equal(st.entries[CG_DB_SIGNER], 2);
   assert_int_equal(st.entries[CG_DB_VENUE], 1);
   assert_int_equal(st.entries[CG_DB_MATTER], 0);
-  assert_int_equal(st.entries[CG_DB_META], 3);
+  assert_int_equal(st.entries[CG_DB_META], 4);
   assert_int_equal(st.trust_gen, 298);
   assert_true(st.map_used >= st.page_size && st.map_used <= st.map_size);
 

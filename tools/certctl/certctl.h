@@ -40,5 +40,6 @@ int ctl_audit(int argc, char **argv);
 int ctl_venue(int argc, char **argv);
 int ctl_verify(int argc, char **argv);
 int ctl_trust(int argc, char **argv);
+int ctl_mint(int argc, char **argv);
 
 #endif

@@ -1,6 +1,6 @@
 /* certctl — the operator's and developer's tool: demo deployments, import
- * and export, store figures, venues, seal checks and the trust store. Each
- * subcommand lives in its own file. */
+ * and export, store figures, venues, seal checks, the trust store and QR
+ * codes. Each subcommand lives in its own file. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +24,7 @@ static const struct {
     {"venue", ctl_venue, "add, list, disable, enable or rotate venues and their keys"},
     {"verify", ctl_verify, "check seals: of a JSON Lines file, or of the whole store"},
     {"trust", ctl_trust, "list the seal trust store, add to it, revoke a signer"},
+    {"mint", ctl_mint, "mint a holder's QR code (text, terminal drawing, PNG)"},
 };
 
 static void usage(FILE *f) {
@@ -39,6 +40,8 @@ static void usage(FILE *f) {
         "  certctl venue  add|list|disable|enable|rotate (-c CONF | -d DATADIR) ...\n"
         "  certctl verify (-c CONF | -d DATADIR --trust DIR) [--threads N] [FILE|-]\n"
         "  certctl trust  list|add|revoke (-c CONF | --trust DIR) ...\n"
+        "  certctl mint   -c CONF --holder CODE [--holder-type 111|001] [--types T1,T2]\n"
+        "                 [--ttl SECONDS] [--png FILE]\n"
         "\n"
         "-c CONF names a certgw config file (its [store] path is used);\n"
         "-d DATADIR names a store directory directly.\n"

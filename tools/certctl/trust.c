@@ -35,7 +35,8 @@
 
 #define SYNOPSIS                                                                                  \
   "usage: certctl trust list   (-c CONF | --trust DIR [-d DATADIR])\n"                            \
-  "       certctl trust add    (-c CONF | --trust DIR) --anchor FILE | --signer FILE | --crl FILE\n" \
+  "       certctl trust add    (-c CONF | --trust DIR)\n"                                        \
+  "                            --anchor FILE | --signer FILE | --crl FILE\n"                      \
   "       certctl trust revoke (-c CONF | --trust DIR [-d DATADIR])\n"                            \
   "                            --signer FINGERPRINT | --cert FILE [--reason TEXT]\n"
 
@@ -98,11 +99,16 @@ static int bad_usage(const char *fmt, ...) {
  * exit status in *status after printing usage. */
 static int parse(int argc, char **argv, int allowed, struct args *a, int *status) {
   static const struct option opts[] = {
-      {"config", required_argument, NULL, 'c'},      {"data", required_argument, NULL, 'd'},
-      {"trust", required_argument, NULL, OPT_TRUST}, {"anchor", required_argument, NULL, OPT_ANCHOR},
-      {"signer", required_argument, NULL, OPT_SIGNER}, {"crl", required_argument, NULL, OPT_CRL},
-      {"cert", required_argument, NULL, OPT_CERT},   {"reason", required_argument, NULL, OPT_REASON},
-      {"help", no_argument, NULL, OPT_HELP},         {NULL, 0, NULL, 0},
+      {"config", required_argument, NULL, 'c'},
+      {"data", required_argument, NULL, 'd'},
+      {"trust", required_argument, NULL, OPT_TRUST},
+      {"anchor", required_argument, NULL, OPT_ANCHOR},
+      {"signer", required_argument, NULL, OPT_SIGNER},
+      {"crl", required_argument, NULL, OPT_CRL},
+      {"cert", required_argument, NULL, OPT_CERT},
+      {"reason", required_argument, NULL, OPT_REASON},
+      {"help", no_argument, NULL, OPT_HELP},
+      {NULL, 0, NULL, 0},
   };
   static const struct {
     int bit;
@@ -407,8 +413,12 @@ static int load_sub(struct view *v, int k) {
 
   snprintf(path, sizeof path, "%s/%s", v->dir, subdir[k]);
   /* alphasort: the C locale here, so the order of core/trust.c's strcmp. */
-  if ((n = scandir(path, &names, files_of, alphasort)) < 0)
-    return errno == ENOENT ? 0 : (fprintf(stderr, "certctl: %s: %s\n", path, strerror(errno)), CG_EIO);
+  if ((n = scandir(path, &names, files_of, alphasort)) < 0) {
+    if (errno == ENOENT)
+      return 0;
+    fprintf(stderr, "certctl: %s: %s\n", path, strerror(errno));
+    return CG_EIO;
+  }
   for (int i = 0; i < n && !err; i++) {
     const char *name = names[i]->d_name;
     unsigned char *buf;
@@ -489,14 +499,19 @@ static int parse_fpr(const char *s, size_t len, uint8_t fpr[32]) {
 
 /* revoked.txt as core/trust.c reads it: a fingerprint a line, # comments. */
 static int load_revoked(struct view *v) {
-  char path[4200], line[512];
-  int lineno = 0;
+  char path[4200], *line = NULL;
+  size_t cap = 0;
+  int lineno = 0, err = 0;
   FILE *f;
 
   snprintf(path, sizeof path, "%s/revoked.txt", v->dir);
-  if ((f = fopen(path, "r")) == NULL)
-    return errno == ENOENT ? 0 : (fprintf(stderr, "certctl: %s: %s\n", path, strerror(errno)), CG_EIO);
-  while (fgets(line, sizeof line, f) != NULL) {
+  if ((f = fopen(path, "r")) == NULL) {
+    if (errno == ENOENT)
+      return 0;
+    fprintf(stderr, "certctl: %s: %s\n", path, strerror(errno));
+    return CG_EIO;
+  }
+  while (getline(&line, &cap, f) > 0) {
     char *p = line, *e;
     uint8_t fpr[32];
     lineno++;
@@ -514,15 +529,16 @@ static int load_revoked(struct view *v) {
     }
     struct revoked *more = realloc(v->rev, (size_t)(v->nrev + 1) * sizeof *more);
     if (more == NULL) {
-      fclose(f);
-      return CG_ENOMEM;
+      err = CG_ENOMEM;
+      break;
     }
     v->rev = more;
     memcpy(v->rev[v->nrev].fpr, fpr, 32);
     v->rev[v->nrev++].line = lineno;
   }
+  free(line);
   fclose(f);
-  return 0;
+  return err;
 }
 
 static void view_free(struct view *v) {
@@ -647,8 +663,8 @@ static int trust_list(int argc, char **argv) {
     date(&e->crt->valid_from, from);
     date(&e->crt->valid_to, to);
     dn(&e->crt->subject, subject, sizeof subject);
-    printf("  %s  %s..%s  %s%s  [%s]\n", fpr, from, to, subject, e->crt->ca_istrue ? "" : "  (not a CA)",
-           e->file);
+    printf("  %s  %s..%s  %s%s  [%s]\n", fpr, from, to, subject,
+           e->crt->ca_istrue ? "" : "  (not a CA)", e->file);
   }
 
   for (int i = 0; i < v.n[K_SIGNER]; i++) {
@@ -1038,7 +1054,7 @@ static int trust_revoke(int argc, char **argv) {
   return 0;
 }
 
-/* ---- dispatch ---------------------------------------------------------------------------------- */
+/* ---- dispatch ------------------------------------------------------------------------------ */
 
 int ctl_trust(int argc, char **argv) {
   static const struct {

@@ -9,6 +9,8 @@
  * verdicts. For the store, reading the next batch and filing the last one
  * overlap the checking of the current one; no snapshot is held meanwhile.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -17,8 +19,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <fcntl.h>
-#include <errno.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,7 +54,7 @@ struct item {
   /* both */
   char ident[CG_IDENT_MAX + 1];
   size_t ident_len;
-  int reason;   /* CG_SEAL_… or UNREADABLE */
+  int reason;   /* CG_SEAL_… or UNREADABLE; -1 once it needs no filing */
   cg_why_t why; /* why a line is unreadable */
 };
 
@@ -677,9 +677,12 @@ int ctl_verify(int argc, char **argv) {
       "invalid (or a line is no certificate, or something failed), 2 bad usage.\n";
   enum { OPT_TRUST = 1000, OPT_THREADS, OPT_HELP };
   static const struct option opts[] = {
-      {"config", required_argument, NULL, 'c'},   {"data", required_argument, NULL, 'd'},
-      {"trust", required_argument, NULL, OPT_TRUST}, {"threads", required_argument, NULL, OPT_THREADS},
-      {"help", no_argument, NULL, OPT_HELP},      {NULL, 0, NULL, 0},
+      {"config", required_argument, NULL, 'c'},
+      {"data", required_argument, NULL, 'd'},
+      {"trust", required_argument, NULL, OPT_TRUST},
+      {"threads", required_argument, NULL, OPT_THREADS},
+      {"help", no_argument, NULL, OPT_HELP},
+      {NULL, 0, NULL, 0},
   };
   ctl_target_t tg = {0};
   const char *trust_dir = NULL, *file = NULL;
@@ -720,7 +723,8 @@ int ctl_verify(int argc, char **argv) {
     return 2;
   }
   if (file == NULL && !tg.config && !tg.data) {
-    fprintf(stderr, "certctl verify: give -c CONF or -d DATADIR (the store to verify), or a FILE\n");
+    fprintf(stderr,
+            "certctl verify: give -c CONF or -d DATADIR (the store to verify), or a FILE\n");
     fputs(usage, stderr);
     return 2;
   }
