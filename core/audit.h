@@ -30,6 +30,10 @@ typedef struct cg_audit {
   char purpose[129];
   char matter[65];
   uint8_t holder[CG_AUDIT_HOLDER_LEN]; /* cg_audit_holder_key */
+  /* Until filed: the holder in plain text, for the writer to turn into the
+   * HMAC off the request path. Never stored. */
+  int holder_type;
+  char holder_code[19];
   int status;                          /* the HTTP status answered */
   char client[64];
   char scan_id[33];

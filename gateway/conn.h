@@ -93,6 +93,8 @@ struct cg_conn {
   uint32_t ov_gen;
   uint64_t pend_etag;
 
+  char client[64];         /* the client's address, found once (routes.c) */
+
   /* the venue of the last Authorization seen on this connection */
   char auth_seen[CG_AUTH_MAX + 1];
   size_t auth_seen_len;

@@ -164,9 +164,9 @@ static int etag_matches(const char *inm, const char *etag) {
   return 0;
 }
 
-static void audit(cg_conn_t *c, int kind, int status, const char *purpose, const char *matter,
-                  int holder_type, const char *holder, const char *scan_id, const char **ids,
-                  int nids);
+static int audit(cg_conn_t *c, int kind, int status, const char *purpose, const char *matter,
+                 int holder_type, const char *holder, const char *scan_id, const char **ids,
+                 int nids);
 static int body_holder(const cg_record_t *rec, char code[19]);
 
 /* ---- waiting for seal checks ----------------------------------------------------- */
@@ -260,8 +260,12 @@ static void get_certificate(cg_conn_t *c, const char *id, size_t len) {
     snprintf(idcopy, sizeof idcopy, "%.*s", (int)len, id);
     one = idcopy;
     int status = rec.seal_state == CG_SEAL_INVALID && !s->diagnostics ? 404 : 200;
-    if (body_holder(&rec, holder) == 0)
-      audit(c, CG_AUDIT_FETCH, status, NULL, NULL, rec.holder_type, holder, NULL, &one, 1);
+    if (body_holder(&rec, holder) == 0 &&
+        audit(c, CG_AUDIT_FETCH, status, NULL, NULL, rec.holder_type, holder, NULL, &one, 1) != 0) {
+      cg_store_reader_end(w->reader);
+      cg_conn_error(c, CG_EUNAVAIL, "the audit log is not keeping up; try again");
+      return;
+    }
   }
   if (rec.seal_state == CG_SEAL_INVALID && !s->diagnostics) {
     cg_store_reader_end(w->reader);
@@ -605,14 +609,14 @@ static int body_holder(const cg_record_t *rec, char code[19]) {
   return 0;
 }
 
-static void audit(cg_conn_t *c, int kind, int status, const char *purpose, const char *matter,
-                  int holder_type, const char *holder, const char *scan_id, const char **ids,
-                  int nids) {
+static int audit(cg_conn_t *c, int kind, int status, const char *purpose, const char *matter,
+                 int holder_type, const char *holder, const char *scan_id, const char **ids,
+                 int nids) {
   cg_server_t *srv = c->w->srv;
   cg_audit_t a;
 
   if (srv->writer == NULL)
-    return;
+    return 0;
   memset(&a, 0, sizeof a);
   a.time_ms = (uint64_t)time(NULL) * 1000 + (uv_hrtime() / 1000000) % 1000;
   struct timespec ts;
@@ -624,12 +628,17 @@ static void audit(cg_conn_t *c, int kind, int status, const char *purpose, const
   snprintf(a.purpose, sizeof a.purpose, "%s", purpose ? purpose : "");
   snprintf(a.matter, sizeof a.matter, "%s", matter ? matter : "");
   snprintf(a.scan_id, sizeof a.scan_id, "%s", scan_id ? scan_id : "");
-  if (holder != NULL)
-    cg_audit_holder_key(srv->audit_key, holder_type, holder, strlen(holder), a.holder);
-  client_address(c, a.client, sizeof a.client);
+  if (holder != NULL) {
+    /* The writer computes the HMAC: nothing cryptographic on the loop. */
+    a.holder_type = holder_type;
+    snprintf(a.holder_code, sizeof a.holder_code, "%s", holder);
+  }
+  if (c->client[0] == '\0' || c->req.xff_len > 0)
+    client_address(c, c->client, sizeof c->client);
+  snprintf(a.client, sizeof a.client, "%s", c->client);
   for (int i = 0; i < nids && i < CG_AUDIT_IDS_MAX; i++)
     snprintf(a.ids[a.nids++], sizeof a.ids[0], "%s", ids[i]);
-  cg_writer_audit(srv->writer, &a);
+  return cg_writer_audit(srv->writer, &a);
 }
 
 /* ---- POST /v1/scan ------------------------------------------------------------------------- */
@@ -894,8 +903,12 @@ static void post_scan(cg_conn_t *c) {
     }
     cg_buf_free(&h);
   }
-  audit(c, CG_AUDIT_SCAN, 200, jpurpose->valuestring, jmatter ? jmatter->valuestring : NULL,
-        cl.holder_type, cl.holder_code, scan_id, ids, nids);
+  if (audit(c, CG_AUDIT_SCAN, 200, jpurpose->valuestring, jmatter ? jmatter->valuestring : NULL,
+            cl.holder_type, cl.holder_code, scan_id, ids, nids) != 0) {
+    cJSON_Delete(req);
+    cg_conn_error(c, CG_EUNAVAIL, "the audit log is not keeping up; try again");
+    return;
+  }
   cJSON_Delete(req);
   cg_conn_respond(c, 200, "application/json", NULL, b->base, b->len);
 }

@@ -10,7 +10,8 @@
 
 #include "core/ident.h"
 
-#define GROUP_MAX 8192 /* items per transaction */
+#define GROUP_MAX 8192     /* items per transaction */
+#define QUEUE_MAX 262144    /* audit records waiting; beyond, requests are refused */
 
 enum { ITEM_VERDICT, ITEM_AUDIT };
 
@@ -29,10 +30,12 @@ struct item {
 
 struct cg_writer {
   cg_store_t *store;
+  uint8_t audit_key[32];
   pthread_t thread;
   pthread_mutex_t mu;
   pthread_cond_t cv;
   struct item *head, *tail;
+  size_t queued;
   int stopping;
   uint64_t seq;
   cg_writer_stats_t stats;
@@ -41,8 +44,15 @@ struct cg_writer {
 
 cg_writer_stats_t *cg_writer_stats(cg_writer_t *w) { return &w->stats; }
 
-static void enqueue(cg_writer_t *w, struct item *it) {
+static int enqueue(cg_writer_t *w, struct item *it) {
   pthread_mutex_lock(&w->mu);
+  /* An audit record that cannot be kept must not be promised: past the
+   * bound the request is refused instead (the disk is not keeping up). */
+  if (it->kind == ITEM_AUDIT && w->queued >= QUEUE_MAX) {
+    pthread_mutex_unlock(&w->mu);
+    return CG_EUNAVAIL;
+  }
+  w->queued++;
   if (w->tail)
     w->tail->next = it;
   else
@@ -50,6 +60,7 @@ static void enqueue(cg_writer_t *w, struct item *it) {
   w->tail = it;
   pthread_cond_signal(&w->cv);
   pthread_mutex_unlock(&w->mu);
+  return 0;
 }
 
 void cg_writer_verdict(cg_writer_t *w, const char *ident, size_t len, uint64_t etag, int reason,
@@ -74,14 +85,23 @@ int cg_writer_audit(cg_writer_t *w, const cg_audit_t *a) {
   }
   it->kind = ITEM_AUDIT;
   *it->audit = *a;
-  enqueue(w, it);
+  if (enqueue(w, it) != 0) {
+    free(it->audit);
+    free(it);
+    return CG_EUNAVAIL;
+  }
   return 0;
 }
 
-static int file_audit(cg_writer_t *w, cg_store_writer_t *tx, const cg_audit_t *a) {
+static int file_audit(cg_writer_t *w, cg_store_writer_t *tx, cg_audit_t *a) {
   uint8_t key[CG_AUDIT_KEY_LEN];
   int err;
 
+  if (a->holder_code[0] != '\0') {
+    cg_audit_holder_key(w->audit_key, a->holder_type, a->holder_code, strlen(a->holder_code),
+                        a->holder);
+    memset(a->holder_code, 0, sizeof a->holder_code);
+  }
   cg_audit_key(a->time_ms, ++w->seq, key);
   cg_buf_reset(&w->buf);
   if ((err = cg_audit_encode(a, &w->buf)) != 0 ||
@@ -106,6 +126,7 @@ static void *run(void *arg) {
       pthread_cond_wait(&w->cv, &w->mu);
     batch = w->head;
     w->head = w->tail = NULL;
+    w->queued = 0;
     stop = w->stopping;
     pthread_mutex_unlock(&w->mu);
     if (batch == NULL && stop)
@@ -156,11 +177,12 @@ static void *run(void *arg) {
   return NULL;
 }
 
-int cg_writer_start(cg_writer_t **out, cg_store_t *store) {
+int cg_writer_start(cg_writer_t **out, cg_store_t *store, const uint8_t audit_key[32]) {
   cg_writer_t *w = calloc(1, sizeof *w);
   if (w == NULL)
     return CG_ENOMEM;
   w->store = store;
+  memcpy(w->audit_key, audit_key, 32);
   /* Audit keys count on from a time-based start: two processes sharing a
    * store get distinct keys, and a restart does not reuse old ones. */
   struct timespec ts;

@@ -17,14 +17,16 @@
 
 typedef struct cg_writer cg_writer_t;
 
-int cg_writer_start(cg_writer_t **out, cg_store_t *store);
+/* audit_key: the store's key for holder HMACs (audit.h). */
+int cg_writer_start(cg_writer_t **out, cg_store_t *store, const uint8_t audit_key[32]);
 /* Files everything queued, then stops. */
 void cg_writer_stop(cg_writer_t *w);
 
 /* Queue a seal verdict on a record (kept only if the record is unchanged). */
 void cg_writer_verdict(cg_writer_t *w, const char *ident, size_t len, uint64_t etag, int reason,
                        uint32_t gen);
-/* Queue an audit record (copied). Returns 0 or CG_ENOMEM. */
+/* Queue an audit record (copied). Returns 0, CG_ENOMEM, or CG_EUNAVAIL when
+ * the queue is at its bound (the caller refuses the request). */
 int cg_writer_audit(cg_writer_t *w, const cg_audit_t *a);
 
 typedef struct cg_writer_stats {
