@@ -12,9 +12,12 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/store.h"
 #include "core/venue.h"
 
 /* SHA-256("abc"), FIPS 180-2 appendix B.1. */
@@ -405,8 +408,64 @@ static void test_id_valid(void **state) {
   assert_false(cg_venue_id_valid(id)); /* 65 */
 }
 
+/* The token bucket: burst requests pass at once, the next waits; tokens
+ * come back at `rate` a second; rate 0 never limits. */
+static void test_rate_limit(void **state) {
+  char dir[] = "/tmp/test_venue_rate.XXXXXX";
+  cg_store_opts_t o = {0};
+  cg_store_t *s;
+  cg_store_writer_t *w;
+  cg_venue_registry_t *reg;
+  cg_venue_t v = {0};
+  cg_buf_t buf;
+  char key[CG_VENUE_KEY_LEN + 1];
+  unsigned retry = 0;
+  const cg_venue_t *pv;
+  (void)state;
+
+  assert_non_null(mkdtemp(dir));
+  o.path = dir;
+  o.map_size = 64 << 20;
+  assert_int_equal(cg_store_open(&s, &o, NULL), 0);
+  strcpy(v.id, "v-rate");
+  strcpy(v.name, "n");
+  strcpy(v.scope, "s");
+  assert_int_equal(cg_venue_key_new(&v, key), 0);
+  cg_buf_init(&buf, 4096);
+  assert_int_equal(cg_venue_encode(&v, &buf), 0);
+  assert_int_equal(cg_store_write_begin(s, 0, &w), 0);
+  assert_int_equal(cg_store_put(w, CG_DB_VENUE, v.id, strlen(v.id), buf.base, buf.len), 0);
+  assert_int_equal(cg_store_write_commit(w), 0);
+  assert_int_equal(cg_venue_registry_load(s, &reg, NULL), 0);
+  pv = cg_venue_registry_find(reg, key, strlen(key));
+  assert_non_null(pv);
+  /* rate 2, burst 3: three at t=0, the fourth refused with Retry-After 1. */
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(cg_venue_registry_take(reg, pv, 10000, 2, 3, &retry), 0);
+  assert_int_equal(cg_venue_registry_take(reg, pv, 10000, 2, 3, &retry), CG_ERATE);
+  assert_int_equal(retry, 1);
+  /* 499 ms later not yet a whole token; 500 ms later one. */
+  assert_int_equal(cg_venue_registry_take(reg, pv, 10499, 2, 3, &retry), CG_ERATE);
+  assert_int_equal(cg_venue_registry_take(reg, pv, 10500, 2, 3, &retry), 0);
+  assert_int_equal(cg_venue_registry_take(reg, pv, 10500, 2, 3, &retry), CG_ERATE);
+  /* A long pause refills to the burst, no more. */
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(cg_venue_registry_take(reg, pv, 60000, 2, 3, &retry), 0);
+  assert_int_equal(cg_venue_registry_take(reg, pv, 60000, 2, 3, &retry), CG_ERATE);
+  /* No limit. */
+  for (int i = 0; i < 1000; i++)
+    assert_int_equal(cg_venue_registry_take(reg, pv, 60000, 0, 0, &retry), 0);
+  cg_venue_registry_free(reg);
+  cg_buf_free(&buf);
+  cg_store_close(s);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_rate_limit),
       cmocka_unit_test(test_key_form),
       cmocka_unit_test(test_keys_differ),
       cmocka_unit_test(test_keys_random),
