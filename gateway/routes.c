@@ -29,6 +29,7 @@
 
 #include <mbedtls/sha256.h>
 #include <pthread.h>
+#include <sys/random.h>
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -734,15 +735,31 @@ static void post_scan(cg_conn_t *c) {
 
   if ((s = venue_scope(c, rt)) == NULL)
     return;
-  if (!s->can_scan) {
-    cg_conn_error(c, CG_EFORBIDDEN, "the venue's scope does not allow scanning");
-    return;
-  }
   req = cJSON_ParseWithLength(c->req.body.base, c->req.body.len);
   jcode = cJSON_GetObjectItemCaseSensitive(req, "code");
   jpurpose = cJSON_GetObjectItemCaseSensitive(req, "purpose");
   jmatter = cJSON_GetObjectItemCaseSensitive(req, "matter");
+  /* From here on every answer is audited, refusals included: the venue is
+   * known. The purpose and matter are recorded only once they are sound. */
+  const char *said = cJSON_IsString(jpurpose) && strlen(jpurpose->valuestring) <= 128 &&
+                             cg_utf8_valid(jpurpose->valuestring, strlen(jpurpose->valuestring))
+                         ? jpurpose->valuestring
+                         : NULL;
+  const char *said_matter = cJSON_IsString(jmatter) && strlen(jmatter->valuestring) <= 64 &&
+                                    strspn(jmatter->valuestring,
+                                           "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                           "abcdefghijklmnopqrstuvwxyz-_.") ==
+                                        strlen(jmatter->valuestring)
+                                ? jmatter->valuestring
+                                : NULL;
+  if (!s->can_scan) {
+    audit(c, CG_AUDIT_SCAN, 403, said, said_matter, 0, NULL, NULL, NULL, 0);
+    cJSON_Delete(req);
+    cg_conn_error(c, CG_EFORBIDDEN, "the venue's scope does not allow scanning");
+    return;
+  }
   if (req == NULL || !cJSON_IsObject(req) || !cJSON_IsString(jcode)) {
+    audit(c, CG_AUDIT_SCAN, 400, said, said_matter, 0, NULL, NULL, NULL, 0);
     cJSON_Delete(req);
     cg_conn_error(c, CG_EBADREQ, "the body must be {\"code\", \"purpose\", \"matter\"}");
     return;
@@ -752,6 +769,7 @@ static void post_scan(cg_conn_t *c) {
       strlen(jpurpose->valuestring) > 128 ||
       !cg_utf8_valid(jpurpose->valuestring, strlen(jpurpose->valuestring)) ||
       strpbrk(jpurpose->valuestring, "\"\\") != NULL) {
+    audit(c, CG_AUDIT_SCAN, 400, NULL, said_matter, 0, NULL, NULL, NULL, 0);
     cJSON_Delete(req);
     cg_conn_error(c, CG_EBADREQ, "purpose is required: a sentence of at most 128 bytes");
     return;
@@ -760,6 +778,7 @@ static void post_scan(cg_conn_t *c) {
                           strspn(jmatter->valuestring, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                                        "abcdefghijklmnopqrstuvwxyz-_.") !=
                               strlen(jmatter->valuestring))) {
+    audit(c, CG_AUDIT_SCAN, 400, jpurpose->valuestring, NULL, 0, NULL, NULL, NULL, 0);
     cJSON_Delete(req);
     cg_conn_error(c, CG_EBADREQ, "matter is a service-matter code: letters, digits, - _ .");
     return;
@@ -792,11 +811,14 @@ static void post_scan(cg_conn_t *c) {
   needle_len = (size_t)snprintf(needle, sizeof needle, "\"certificateHolderCode\":\"%s\"",
                                 cl.holder_code);
   {
+    /* Random: an id that says nothing, and that links no two scans. */
     uint8_t raw[16];
     static const char hex[] = "0123456789abcdef";
-    uint64_t a = uv_hrtime() ^ ((uint64_t)(uintptr_t)c << 16), b = XXH3_64bits(&cl, sizeof cl);
-    memcpy(raw, &a, 8);
-    memcpy(raw + 8, &b, 8);
+    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
+      uint64_t a = uv_hrtime(), b = XXH3_64bits(&cl, sizeof cl) ^ (uint64_t)(uintptr_t)c;
+      memcpy(raw, &a, 8);
+      memcpy(raw + 8, &b, 8);
+    }
     for (int i = 0; i < 16; i++)
       scan_id[2 * i] = hex[raw[i] >> 4], scan_id[2 * i + 1] = hex[raw[i] & 15];
     scan_id[32] = '\0';

@@ -13,7 +13,7 @@ cleanup() {
     [[ -n $SLOW ]] && kill "$SLOW" && wait "$SLOW"
     [[ -n $STUCK ]] && kill "$STUCK" && wait "$STUCK"
     [[ -n $GW ]] && kill -KILL "$GW" && wait "$GW"
-  } 2>/dev/null
+  } 2>/dev/null || true
   rm -rf "$T"
 }
 trap cleanup EXIT
