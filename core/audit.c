@@ -37,7 +37,7 @@ const char *cg_audit_kind_name(int kind) {
                                                                  : "?";
 }
 
-int cg_audit_encode(const cg_audit_t *a, cg_buf_t *out) {
+int cg_audit_json(const cg_audit_t *a, cg_buf_t *out) {
   cJSON *o = cJSON_CreateObject(), *ids;
   char holder[2 * CG_AUDIT_HOLDER_LEN + 1], *text;
   int err;
@@ -70,43 +70,81 @@ int cg_audit_encode(const cg_audit_t *a, cg_buf_t *out) {
   return err;
 }
 
-static void copy(char *dst, size_t cap, const cJSON *o, const char *k) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-  snprintf(dst, cap, "%s", cJSON_IsString(v) ? v->valuestring : "");
+/* Layout, version 1: u8 version, u8 kind, u16 status, u64 time (ms),
+ * holder[32], then venue, purpose, matter, client, scan id as u8 length and
+ * bytes, then u8 count and each identifier as u8 length and bytes. All
+ * integers big-endian. */
+#define AUDIT_VERSION 1
+
+static int put_str(cg_buf_t *out, const char *s) {
+  size_t n = strlen(s);
+  uint8_t len = (uint8_t)(n > 255 ? 255 : n);
+  int err = cg_buf_putc(out, (char)len);
+  return err ? err : cg_buf_append(out, s, len);
 }
 
-int cg_audit_decode(const char *p, size_t len, cg_audit_t *a) {
-  cJSON *o = cJSON_ParseWithLength(p, len), *e;
-  const cJSON *v;
-  char holder[2 * CG_AUDIT_HOLDER_LEN + 1], kind[16];
+int cg_audit_encode(const cg_audit_t *a, cg_buf_t *out) {
+  uint8_t h[12];
+  int err;
+
+  h[0] = AUDIT_VERSION;
+  h[1] = (uint8_t)a->kind;
+  h[2] = (uint8_t)(a->status >> 8);
+  h[3] = (uint8_t)a->status;
+  for (int i = 0; i < 8; i++)
+    h[4 + i] = (uint8_t)(a->time_ms >> (56 - 8 * i));
+  if ((err = cg_buf_append(out, h, sizeof h)) != 0 ||
+      (err = cg_buf_append(out, a->holder, CG_AUDIT_HOLDER_LEN)) != 0 ||
+      (err = put_str(out, a->venue)) != 0 || (err = put_str(out, a->purpose)) != 0 ||
+      (err = put_str(out, a->matter)) != 0 || (err = put_str(out, a->client)) != 0 ||
+      (err = put_str(out, a->scan_id)) != 0 ||
+      (err = cg_buf_putc(out, (char)(a->nids > CG_AUDIT_IDS_MAX ? CG_AUDIT_IDS_MAX : a->nids))) != 0)
+    return err;
+  for (int i = 0; i < a->nids && i < CG_AUDIT_IDS_MAX; i++)
+    if ((err = put_str(out, a->ids[i])) != 0)
+      return err;
+  return 0;
+}
+
+static int get_str(const uint8_t **p, const uint8_t *end, char *dst, size_t cap) {
+  size_t n;
+  if (*p >= end)
+    return -1;
+  n = **p;
+  (*p)++;
+  if ((size_t)(end - *p) < n || n >= cap)
+    return -1;
+  memcpy(dst, *p, n);
+  dst[n] = '\0';
+  *p += n;
+  return 0;
+}
+
+int cg_audit_decode(const char *buf, size_t len, cg_audit_t *a) {
+  const uint8_t *p = (const uint8_t *)buf, *end = p + len;
+  int n;
 
   memset(a, 0, sizeof *a);
-  if (o == NULL)
+  if (len < 12 + CG_AUDIT_HOLDER_LEN || p[0] != AUDIT_VERSION)
     return CG_ERECORD;
-  v = cJSON_GetObjectItemCaseSensitive(o, "time");
-  a->time_ms = cJSON_IsNumber(v) && v->valuedouble >= 0 ? (uint64_t)v->valuedouble : 0;
-  copy(kind, sizeof kind, o, "kind");
-  a->kind = !strcmp(kind, "scan") ? CG_AUDIT_SCAN : !strcmp(kind, "fetch") ? CG_AUDIT_FETCH
-                                                  : !strcmp(kind, "list")  ? CG_AUDIT_LIST
-                                                                           : 0;
-  copy(a->venue, sizeof a->venue, o, "venue");
-  copy(a->purpose, sizeof a->purpose, o, "purpose");
-  copy(a->matter, sizeof a->matter, o, "matter");
-  copy(a->client, sizeof a->client, o, "client");
-  copy(a->scan_id, sizeof a->scan_id, o, "scanId");
-  copy(holder, sizeof holder, o, "holder");
-  for (int i = 0; i < CG_AUDIT_HOLDER_LEN && strlen(holder) == 2 * CG_AUDIT_HOLDER_LEN; i++) {
-    const char *h = holder + 2 * i;
-    int hi = strchr(hexdig, h[0]) ? (int)(strchr(hexdig, h[0]) - hexdig) : 0;
-    int lo = strchr(hexdig, h[1]) ? (int)(strchr(hexdig, h[1]) - hexdig) : 0;
-    a->holder[i] = (uint8_t)(hi << 4 | lo);
-  }
-  v = cJSON_GetObjectItemCaseSensitive(o, "status");
-  a->status = cJSON_IsNumber(v) ? (int)v->valuedouble : 0;
-  cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "certificates")) {
-    if (a->nids < CG_AUDIT_IDS_MAX && cJSON_IsString(e))
-      snprintf(a->ids[a->nids++], sizeof a->ids[0], "%s", e->valuestring);
-  }
-  cJSON_Delete(o);
-  return a->kind ? 0 : CG_ERECORD;
+  a->kind = p[1];
+  a->status = p[2] << 8 | p[3];
+  for (int i = 0; i < 8; i++)
+    a->time_ms = a->time_ms << 8 | p[4 + i];
+  memcpy(a->holder, p + 12, CG_AUDIT_HOLDER_LEN);
+  p += 12 + CG_AUDIT_HOLDER_LEN;
+  if (get_str(&p, end, a->venue, sizeof a->venue) || get_str(&p, end, a->purpose, sizeof a->purpose) ||
+      get_str(&p, end, a->matter, sizeof a->matter) || get_str(&p, end, a->client, sizeof a->client) ||
+      get_str(&p, end, a->scan_id, sizeof a->scan_id) || p >= end)
+    return CG_ERECORD;
+  n = *p++;
+  if (n > CG_AUDIT_IDS_MAX)
+    return CG_ERECORD;
+  for (int i = 0; i < n; i++)
+    if (get_str(&p, end, a->ids[i], sizeof a->ids[0]))
+      return CG_ERECORD;
+  a->nids = n;
+  if (p != end || a->kind < CG_AUDIT_SCAN || a->kind > CG_AUDIT_LIST)
+    return CG_ERECORD;
+  return 0;
 }

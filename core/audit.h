@@ -45,9 +45,12 @@ typedef struct cg_audit {
 void cg_audit_holder_key(const uint8_t key[32], int holder_type, const char *code, size_t len,
                          uint8_t out[CG_AUDIT_HOLDER_LEN]);
 
-/* The record as JSON (the stored value), and back. */
+/* The stored value: a compact binary form (docs/audit.md), written by the
+ * writer thread for every use, so kept cheap; and back, bounds-checked. */
 int cg_audit_encode(const cg_audit_t *a, cg_buf_t *out);
 int cg_audit_decode(const char *p, size_t len, cg_audit_t *a);
+/* The record as a JSON object, for people and tools (certctl audit --json). */
+int cg_audit_json(const cg_audit_t *a, cg_buf_t *out);
 
 /* The database key of a record: time and a sequence number. */
 void cg_audit_key(uint64_t time_ms, uint64_t seq, uint8_t out[CG_AUDIT_KEY_LEN]);

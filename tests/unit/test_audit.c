@@ -49,6 +49,20 @@ static void test_round_trip(void **state) {
   assert_string_equal(b.ids[1], "x");
   assert_int_not_equal(cg_audit_decode("{", 1, &b), 0);
   assert_int_not_equal(cg_audit_decode("{\"kind\":\"other\"}", 16, &b), 0);
+  /* Every truncation of a good record, and one byte too many, are refused. */
+  for (size_t n = 0; n < buf.len; n++)
+    assert_int_not_equal(cg_audit_decode(buf.base, n, &b), 0);
+  cg_buf_putc(&buf, 0);
+  assert_int_not_equal(cg_audit_decode(buf.base, buf.len, &b), 0);
+  buf.len--;
+  /* The JSON form names everything, the holder as its HMAC in hex. */
+  cg_buf_t j;
+  cg_buf_init(&j, 1 << 16);
+  assert_int_equal(cg_audit_json(&a, &j), 0);
+  assert_non_null(memmem(j.base, j.len, "\"venue\":\"jn-hotel-quancheng\"", 28));
+  assert_non_null(memmem(j.base, j.len, "\"holder\":\"01080f", 16));
+  assert_null(memmem(j.base, j.len, "11010519491231002X", 18));
+  cg_buf_free(&j);
   cg_buf_free(&buf);
 }
 

@@ -29,7 +29,11 @@ static int show_one(void *arg, cg_slice_t key, cg_slice_t val) {
     return 0;
   x->n++;
   if (x->json) {
-    printf("%.*s\n", (int)rec.len, rec.base);
+    cg_buf_t j;
+    cg_buf_init(&j, 1 << 16);
+    if (cg_audit_json(&a, &j) == 0)
+      printf("%.*s\n", (int)j.len, j.base);
+    cg_buf_free(&j);
     return 0;
   }
   t = (time_t)(a.time_ms / 1000);
