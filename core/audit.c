@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <mbedtls/md.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/ident.h"
@@ -22,6 +23,41 @@ void cg_audit_holder_key(const uint8_t key[32], int holder_type, const char *cod
   mbedtls_md_hmac_update(&md, (const unsigned char *)code, len);
   mbedtls_md_hmac_finish(&md, out);
   mbedtls_md_free(&md);
+}
+
+struct cg_audit_hmac {
+  mbedtls_md_context_t md;
+};
+
+cg_audit_hmac_t *cg_audit_hmac_new(const uint8_t key[32]) {
+  cg_audit_hmac_t *h = calloc(1, sizeof *h);
+  if (h == NULL)
+    return NULL;
+  mbedtls_md_init(&h->md);
+  if (mbedtls_md_setup(&h->md, mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), 1) != 0 ||
+      mbedtls_md_hmac_starts(&h->md, key, 32) != 0) {
+    mbedtls_md_free(&h->md);
+    free(h);
+    return NULL;
+  }
+  return h;
+}
+
+void cg_audit_hmac_free(cg_audit_hmac_t *h) {
+  if (h != NULL) {
+    mbedtls_md_free(&h->md);
+    free(h);
+  }
+}
+
+void cg_audit_hmac(cg_audit_hmac_t *h, int holder_type, const char *code, size_t len,
+                   uint8_t out[CG_AUDIT_HOLDER_LEN]) {
+  const char *type = cg_ident_holder_type_code(holder_type);
+  /* hmac_reset restarts from the keyed inner state kept by hmac_starts. */
+  mbedtls_md_hmac_reset(&h->md);
+  mbedtls_md_hmac_update(&h->md, (const unsigned char *)(type ? type : "???"), 3);
+  mbedtls_md_hmac_update(&h->md, (const unsigned char *)code, len);
+  mbedtls_md_hmac_finish(&h->md, out);
 }
 
 void cg_audit_key(uint64_t ms, uint64_t seq, uint8_t out[CG_AUDIT_KEY_LEN]) {

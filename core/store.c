@@ -539,6 +539,18 @@ int cg_store_put(cg_store_writer_t *w, int db, const void *key, size_t klen, con
   return xlate(mdb_put(w->txn, w->store->dbi[db], &k, &d, 0));
 }
 
+int cg_store_put_last(cg_store_writer_t *w, int db, const void *key, size_t klen, const void *v,
+                      size_t vlen) {
+  MDB_val k = val(key, klen), d = val(v, vlen);
+  int rc;
+  if (db != CG_DB_AUDIT)
+    return cg_store_put(w, db, key, klen, v, vlen);
+  rc = mdb_put(w->txn, w->store->dbi[db], &k, &d, MDB_APPEND);
+  if (rc == MDB_KEYEXIST) /* another process filed a later key meanwhile */
+    rc = mdb_put(w->txn, w->store->dbi[db], &k, &d, 0);
+  return xlate(rc);
+}
+
 int cg_store_del(cg_store_writer_t *w, int db, const void *key, size_t klen) {
   MDB_val k = val(key, klen);
   if (db == CG_DB_CERT || db == CG_DB_HOLDER || db < 0 || db >= CG_DB__COUNT)

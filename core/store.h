@@ -114,6 +114,12 @@ int cg_store_index_add(cg_store_writer_t *w, int db, const void *key, size_t kle
 int cg_store_index_each(cg_store_reader_t *r, int db, const void *key, size_t klen,
                         cg_store_each_cb cb, void *arg);
 
+/* A put whose key sorts after every key of db (audit records: time, then a
+ * sequence): appended without a search; an out-of-order key falls back to
+ * a plain put. */
+int cg_store_put_last(cg_store_writer_t *w, int db, const void *key, size_t klen, const void *val,
+                      size_t vlen);
+
 /* Plain puts and deletes for the other databases (not CERT or HOLDER). */
 int cg_store_put(cg_store_writer_t *w, int db, const void *key, size_t klen, const void *val,
                  size_t vlen);

@@ -95,6 +95,17 @@ static void test_holder_key(void **state) {
   assert_memory_not_equal(h1, h2, 32);
   cg_audit_holder_key(key2, CG_HOLDER_CITIZEN, "11010519491231002X", 18, h3);
   assert_memory_not_equal(h1, h3, 32);
+  /* The prepared form gives the same, call after call. */
+  cg_audit_hmac_t *hm = cg_audit_hmac_new(key);
+  uint8_t p1[32];
+  assert_non_null(hm);
+  for (int i = 0; i < 3; i++) {
+    cg_audit_hmac(hm, CG_HOLDER_CITIZEN, "11010519491231002X", 18, p1);
+    assert_memory_equal(p1, want, 32);
+    cg_audit_hmac(hm, CG_HOLDER_ORG, "11010519491231002X", 18, p1);
+    assert_memory_equal(p1, h2, 32);
+  }
+  cg_audit_hmac_free(hm);
 }
 
 int main(void) {

@@ -13,7 +13,19 @@
 struct show {
   cg_store_reader_t *r;
   int json, n;
+  const char *venue;
 };
+
+static int show_one(void *arg, cg_slice_t key, cg_slice_t val);
+
+/* A record of the log, shown if it is the venue's. */
+static int show_venue(void *arg, cg_slice_t key, cg_slice_t val) {
+  struct show *x = arg;
+  cg_audit_t a;
+  if (cg_audit_decode(val.base, val.len, &a) != 0 || strcmp(a.venue, x->venue) != 0)
+    return 0;
+  return show_one(arg, val, key); /* show_one looks the record up by its key */
+}
 
 static int show_one(void *arg, cg_slice_t key, cg_slice_t val) {
   struct show *x = arg;
@@ -112,7 +124,10 @@ int ctl_audit(int argc, char **argv) {
         err = cg_store_index_each(x.r, CG_DB_AUDIT_HOLDER, hk, sizeof hk, show_one, &x);
       }
     } else {
-      err = cg_store_index_each(x.r, CG_DB_AUDIT_VENUE, venue, strlen(venue), show_one, &x);
+      /* Older stores filed a venue index; new records are found by walking
+       * the log, which is in time order. */
+      x.venue = venue;
+      err = cg_store_each(x.r, CG_DB_AUDIT, show_venue, &x);
     }
     cg_store_reader_end(x.r);
   }
