@@ -190,14 +190,16 @@ static int unhex(char c) {
  * mbedTLS 2.28 cannot write CRLs, so this is how an operator withdraws
  * trust in a signer himself; CRLs from the CAs are honoured as well. */
 static int load_revoked(cg_trust_t *t, const char *dir, mbedtls_sha256_context *h, cg_why_t *why) {
-  char path[4096], line[256];
+  char path[4096], *line = NULL;
+  size_t cap = 0;
   int lineno = 0;
   FILE *f;
 
   snprintf(path, sizeof path, "%s/revoked.txt", dir);
   if ((f = fopen(path, "r")) == NULL)
     return errno == ENOENT ? 0 : cg_why_set(why, CG_EIO, "%s: %s", path, strerror(errno));
-  while (fgets(line, sizeof line, f) != NULL) {
+  /* getline: a long comment line must not be cut into a bogus second line. */
+  while (getline(&line, &cap, f) > 0) {
     char *p = line, *e;
     struct revoked *r, *dup;
     lineno++;
@@ -209,10 +211,12 @@ static int load_revoked(cg_trust_t *t, const char *dir, mbedtls_sha256_context *
     for (e = p; *e && *e != '\n' && *e != ' ' && *e != '\t' && *e != '#'; e++)
       ;
     if (e - p != 64) {
+      free(line);
       fclose(f);
       return cg_why_set(why, CG_ECONFIG, "%s:%d: not a 64-digit fingerprint", path, lineno);
     }
     if ((r = calloc(1, sizeof *r)) == NULL) {
+      free(line);
       fclose(f);
       return CG_ENOMEM;
     }
@@ -220,6 +224,7 @@ static int load_revoked(cg_trust_t *t, const char *dir, mbedtls_sha256_context *
       int hi = unhex(p[2 * i]), lo = unhex(p[2 * i + 1]);
       if (hi < 0 || lo < 0) {
         free(r);
+        free(line);
         fclose(f);
         return cg_why_set(why, CG_ECONFIG, "%s:%d: not a 64-digit fingerprint", path, lineno);
       }
@@ -233,6 +238,7 @@ static int load_revoked(cg_trust_t *t, const char *dir, mbedtls_sha256_context *
     HASH_ADD(hh, t->revoked, fpr, 32, r);
     t->nrevoked++;
   }
+  free(line);
   fclose(f);
   return 0;
 }
