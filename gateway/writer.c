@@ -11,7 +11,8 @@
 #include "core/ident.h"
 
 #define GROUP_MAX 8192     /* items per transaction */
-#define WAIT_MS 10         /* the longest an item waits before its group starts */
+#define WAIT_MS 40         /* the longest an item waits before its group starts: with the
+                              commit, within the 100 ms a crash may lose */
 #define QUEUE_MAX 262144    /* audit records waiting; beyond, requests are refused */
 
 enum { ITEM_VERDICT, ITEM_AUDIT };
