@@ -852,9 +852,20 @@ static int write_file(const char *dir, const char *name, const char *text, mode_
   return 0;
 }
 
+/* mkdir -p of dir/sub: the deployment directory may be several levels new. */
 static int mkdirs(const char *dir, const char *sub) {
   char path[4096];
   snprintf(path, sizeof path, "%s%s%s", dir, sub[0] ? "/" : "", sub);
+  for (char *p = path + 1; *p; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir(path, 0750) != 0 && errno != EEXIST) {
+      fprintf(stderr, "certctl: %s: %s\n", path, strerror(errno));
+      return CG_EIO;
+    }
+    *p = '/';
+  }
   if (mkdir(path, 0750) != 0 && errno != EEXIST) {
     fprintf(stderr, "certctl: %s: %s\n", path, strerror(errno));
     return CG_EIO;
