@@ -619,7 +619,6 @@ static int audit(cg_conn_t *c, int kind, int status, const char *purpose, const 
   if (srv->writer == NULL)
     return 0;
   memset(&a, 0, sizeof a);
-  a.time_ms = (uint64_t)time(NULL) * 1000 + (uv_hrtime() / 1000000) % 1000;
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   a.time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
@@ -833,14 +832,8 @@ static void post_scan(cg_conn_t *c) {
   cg_buf_printf(b, "{\"scan_id\":\"%s\",\"holder\":{", scan_id);
   size_t holder_at = b->len;
   cg_buf_puts(b, "},\"certificates\":[");
-  struct {
-    cg_record_t rec;
-  } one;
+  cg_record_t one;
   uint32_t d = today();
-  struct hold_ctx {
-    int dummy;
-  } unused;
-  (void)unused;
   /* Walk the index by hand: collect identifiers first (the walk's values
    * die with the snapshot, which stays open until the answer is built). */
   struct idlist {
@@ -857,7 +850,7 @@ static void post_scan(cg_conn_t *c) {
   cg_store_holder_each(w->reader, hk, collect_id, il);
   for (int i = 0; i < il->n; i++) {
     cg_ident_t id;
-    cg_record_t *rec = &one.rec;
+    cg_record_t *rec = &one;
     if (cg_store_cert_get(w->reader, il->id[i], il->len[i], rec) != 0 ||
         rec->holder_type != cl.holder_type ||
         memmem(rec->body, rec->body_len, needle, needle_len) == NULL)
