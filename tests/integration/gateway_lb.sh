@@ -7,7 +7,9 @@ source "$(dirname "$0")/lib.sh"
 command -v haproxy >/dev/null || fail "haproxy is not installed (tools/bootstrap installs it)"
 
 base=$((40000 + $$ % 10000))
-p1=$base p2=$((base + 1)) plb=$((base + 2))
+p1=$(free_port "$base")
+p2=$(free_port $((p1 + 1)))
+plb=$(free_port $((p2 + 1)))
 "$BIN/certctl" demo "$T/d" --count 300 --port "$p1" >/dev/null 2>&1 || fail "demo"
 sed -i 's/^\[server\]$/[server]\ndrain_delay = 2500\ndrain_timeout = 3000/' "$T/d/certgw.conf"
 id=$(grep -o '1\.2\.156[^"]*' "$T/d/demo.json" | sed -n 1p)

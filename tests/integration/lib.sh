@@ -19,3 +19,13 @@ ok() {
 json_num() {
   sed -n "s/.*\"$2\":[[:space:]]*\([0-9]*\).*/\1/p" "$1" | head -n1
 }
+# free_port START: the first TCP port from START on that nothing listens on
+# (tests run in parallel under ctest -j; each picks its own).
+free_port() {
+  local p=$1
+  while [[ -n $(ss -Hltn "sport = :$p" 2>/dev/null) ]] || [[ " ${TAKEN_PORTS:-} " == *" $p "* ]]; do
+    p=$((p + 1))
+  done
+  TAKEN_PORTS="${TAKEN_PORTS:-} $p"
+  echo "$p"
+}
