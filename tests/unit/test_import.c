@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -118,11 +120,6 @@ typedef struct fixture {
   cg_store_t *store;
 } fixture_t;
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st, (void)flag, (void)ftw;
-  return remove(p);
-}
-
 static cg_store_t *open_at(const char *path) {
   cg_store_opts_t o = {.path = path, .map_size = MAP_SIZE};
   cg_store_t *s = NULL;
@@ -133,17 +130,9 @@ static cg_store_t *open_at(const char *path) {
 }
 
 static int setup(void **state) {
-  const char *base = getenv("CG_TEST_TMP");
   fixture_t *f = calloc(1, sizeof *f);
 
-  if (f == NULL)
-    return -1;
-  if (base == NULL || base[0] == '\0')
-    base = "/tmp";
-  if (mkdir(base, 0750) != 0 && errno != EEXIST)
-    return -1;
-  snprintf(f->dir, sizeof f->dir, "%s/test_import-XXXXXX", base);
-  if (mkdtemp(f->dir) == NULL)
+  if (f == NULL || cg_test_mkdtemp("test_import", f->dir, sizeof f->dir) != 0)
     return -1;
   snprintf(f->path, sizeof f->path, "%s/data", f->dir);
   f->store = open_at(f->path);
@@ -155,7 +144,7 @@ static int teardown(void **state) {
   fixture_t *f = *state;
   int rc;
   cg_store_close(f->store);
-  rc = nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  rc = cg_test_rmtree(f->dir);
   free(f);
   return rc;
 }

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -35,23 +37,10 @@ typedef struct fixture {
   char path[600]; /* dir/data: the store */
 } fixture_t;
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st, (void)flag, (void)ftw;
-  return remove(p);
-}
-
 static int setup(void **state) {
-  const char *base = getenv("CG_TEST_TMP");
   fixture_t *f = calloc(1, sizeof *f);
 
-  if (f == NULL)
-    return -1;
-  if (base == NULL || base[0] == '\0')
-    base = "/tmp";
-  if (mkdir(base, 0750) != 0 && errno != EEXIST)
-    return -1;
-  snprintf(f->dir, sizeof f->dir, "%s/test_store-XXXXXX", base);
-  if (mkdtemp(f->dir) == NULL)
+  if (f == NULL || cg_test_mkdtemp("test_store", f->dir, sizeof f->dir) != 0)
     return -1;
   snprintf(f->path, sizeof f->path, "%s/data", f->dir);
   *state = f;
@@ -60,7 +49,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   fixture_t *f = *state;
-  int rc = nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  int rc = cg_test_rmtree(f->dir);
   free(f);
   return rc;
 }

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
@@ -77,27 +79,6 @@ static int make(cg_signer_t **out, cg_seal_alg_t alg, const char *subject, uint6
   cg_signer_spec_t spec = {alg, subject, from, to, serial, is_ca};
 
   return cg_signer_generate(out, &spec, issuer);
-}
-
-static const char *tmp_base(void) {
-  const char *d = getenv("CG_TEST_TMP");
-
-  if (d == NULL || d[0] == '\0')
-    return "/tmp";
-  if (mkdir(d, 0700) != 0 && errno != EEXIST)
-    return "/tmp";
-  return d;
-}
-
-static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {
-  (void)st;
-  (void)type;
-  (void)ftw;
-  return remove(path);
-}
-
-static void rm_rf(const char *path) {
-  nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* A fresh directory for one scenario, under the run's temp dir. */
@@ -198,8 +179,7 @@ static int group_setup(void **state) {
 
   if (f == NULL)
     return -1;
-  fmt(f->root, sizeof f->root, "%s/test_trust-XXXXXX", tmp_base());
-  if (mkdtemp(f->root) == NULL)
+  if (cg_test_mkdtemp("test_trust", f->root, sizeof f->root) != 0)
     return -1;
   if (make(&f->ca, CG_SEAL_ES256, "CN=某市电子证照印章根证书,O=某市大数据局,C=CN", 1, 1, NULL,
            from, to) != 0 ||
@@ -231,7 +211,7 @@ static int group_teardown(void **state) {
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
       cg_signer_free(all[i]);
     if (f->root[0] != '\0')
-      rm_rf(f->root);
+      cg_test_rmtree(f->root);
     free(f);
   }
   return 0;

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <stdio.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -411,7 +413,7 @@ static void test_id_valid(void **state) {
 /* The token bucket: burst requests pass at once, the next waits; tokens
  * come back at `rate` a second; rate 0 never limits. */
 static void test_rate_limit(void **state) {
-  char dir[] = "/tmp/test_venue_rate.XXXXXX";
+  char dir[512];
   cg_store_opts_t o = {0};
   cg_store_t *s;
   cg_store_writer_t *w;
@@ -423,7 +425,7 @@ static void test_rate_limit(void **state) {
   const cg_venue_t *pv;
   (void)state;
 
-  assert_non_null(mkdtemp(dir));
+  assert_int_equal(cg_test_mkdtemp("test_venue_rate", dir, sizeof dir), 0);
   o.path = dir;
   o.map_size = 64 << 20;
   assert_int_equal(cg_store_open(&s, &o, NULL), 0);
@@ -458,9 +460,7 @@ static void test_rate_limit(void **state) {
   cg_venue_registry_free(reg);
   cg_buf_free(&buf);
   cg_store_close(s);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  assert_int_equal(system(cmd), 0);
+  assert_int_equal(cg_test_rmtree(dir), 0);
 }
 
 int main(void) {
