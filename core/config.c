@@ -20,7 +20,8 @@ struct load {
   cg_config_t *c;
   FILE *f;
   int line; /* counted by reader(): Debian's inih passes no line number */
-  uint32_t seen; /* directives already given, one bit each */
+  uint64_t seen; /* directives already given, one bit each */
+  uint32_t tier_seen[CG_TIERS_MAX]; /* single-value keys of each tier already given */
   char dir[4096];
   cg_why_t *why;
   int err;
@@ -123,8 +124,18 @@ static const struct {
     {"token", "keyring", K_PATH, FIELD(keyring), 0},
     {"token", "max_ttl", K_UINT, FIELD(token_max_ttl), 86400},
     {"token", "skew", K_UINT, FIELD(token_skew), 3600},
+    {"upstream", "purpose", K_STRING, FIELD(up_purpose), 0},
+    {"upstream", "deadline", K_UINT, FIELD(up_deadline_ms), 600000},
+    {"upstream", "negative_ttl", K_UINT, FIELD(up_negative_ttl_ms), 86400000},
+    {"upstream", "refresh", K_UINT, FIELD(up_refresh_s), 365u * 86400},
+    {"upstream", "retry_budget", K_UINT, FIELD(up_retry_budget), 100},
+    {"upstream", "breaker_failures", K_UINT, FIELD(up_breaker_failures), 1000},
+    {"upstream", "breaker_open", K_UINT, FIELD(up_breaker_open_ms), 3600000},
+    {"upstream", "eject", K_UINT, FIELD(up_eject_ms), 3600000},
+    {"upstream", "feed_interval", K_UINT, FIELD(up_feed_interval_ms), 3600000},
+    {"upstream", "pool", K_UINT, FIELD(up_pool), 1024},
 };
-_Static_assert(sizeof directives / sizeof *directives <= 32, "one bit each in load.seen");
+_Static_assert(sizeof directives / sizeof *directives <= 64, "one bit each in load.seen");
 
 __attribute__((format(printf, 3, 4))) static int fail(struct load *l, int line,
                                                        const char *fmt, ...) {
@@ -174,17 +185,23 @@ static int set_list(const char *v, char *slots, size_t width, int *n, int *all) 
   return 0;
 }
 
+/* A list of 21-character certificate type codes (or "*") for what (a scope
+ * or upstream tier) called name. Returns 1, or 0 after fail(). */
+static int set_types(struct load *l, int line, const char *what, const char *name, const char *v,
+                     char (*types)[22], int *ntypes, int *all) {
+  if (set_list(v, types[0], sizeof types[0], ntypes, all) != 0)
+    return fail(l, line, "%s %s: bad types list", what, name);
+  for (int i = 0; i < *ntypes; i++)
+    if (strlen(types[i]) != 21)
+      return fail(l, line, "%s %s: type code \"%s\" is not 21 characters", what, name,
+                  types[i]);
+  return 1;
+}
+
 static int scope_key(struct load *l, cg_scope_t *s, const char *key, const char *v, int line) {
   int b;
-  if (!strcmp(key, "types")) {
-    if (set_list(v, s->types[0], sizeof s->types[0], &s->ntypes, &s->all_types) != 0)
-      return fail(l, line, "scope %s: bad types list", s->name);
-    for (int i = 0; i < s->ntypes; i++)
-      if (strlen(s->types[i]) != 21)
-        return fail(l, line, "scope %s: type code \"%s\" is not 21 characters", s->name,
-                    s->types[i]);
-    return 1;
-  }
+  if (!strcmp(key, "types"))
+    return set_types(l, line, "scope", s->name, v, s->types, &s->ntypes, &s->all_types);
   if (!strcmp(key, "fields")) {
     if (set_list(v, s->fields[0], sizeof s->fields[0], &s->nfields, &s->all_fields) != 0)
       return fail(l, line, "scope %s: bad fields list", s->name);
@@ -216,6 +233,154 @@ static int scope_key(struct load *l, cg_scope_t *s, const char *key, const char 
     return fail(l, line, "%s: \"%s\" is not yes or no", key, v);
   *flag = b;
   return 1;
+}
+
+/* "http://host:port" or "https://host:port" (a bare IPv6 address in []). */
+static int parse_url(const char *v, size_t len, struct cg_tier_addr *a) {
+  char tmp[256], *host, *colon, *end;
+  unsigned long port;
+  if (len >= sizeof tmp)
+    return -1;
+  memcpy(tmp, v, len);
+  tmp[len] = '\0';
+  if (strncmp(tmp, "http://", 7) == 0)
+    a->tls = 0, host = tmp + 7;
+  else if (strncmp(tmp, "https://", 8) == 0)
+    a->tls = 1, host = tmp + 8;
+  else
+    return -1;
+  if ((end = strchr(host, '/')) != NULL) {
+    if (end[1] != '\0') /* a base path is not part of the protocol */
+      return -1;
+    *end = '\0';
+  }
+  colon = strrchr(host, ':');
+  if (host[0] == '[') {
+    char *rb = strchr(host, ']');
+    if (rb == NULL || (rb[1] != '\0' && rb[1] != ':'))
+      return -1;
+    colon = rb[1] == ':' ? rb + 1 : NULL;
+  }
+  if (colon != NULL) {
+    port = strtoul(colon + 1, &end, 10);
+    if (!isdigit((unsigned char)colon[1]) || *end || port == 0 || port > 65535)
+      return -1;
+    *colon = '\0';
+  } else {
+    port = a->tls ? 443 : 80;
+  }
+  int bracketed = host[0] == '[';
+  if (bracketed) { /* the brackets are URL syntax, not part of the address */
+    host++;
+    host[strlen(host) - 1] = '\0';
+  }
+  if (host[0] == '\0' || strlen(host) >= sizeof a->host)
+    return -1;
+  /* A name or an address: no spaces, and an IPv6 address only in brackets. */
+  for (const char *q = host; *q; q++)
+    if (!(isalnum((unsigned char)*q) || *q == '.' || *q == '-' || *q == '_' ||
+          (*q == ':' && bracketed)))
+      return -1;
+  snprintf(a->host, sizeof a->host, "%s", host);
+  a->port = (unsigned)port;
+  return 0;
+}
+
+static int tier_key(struct load *l, cg_tier_t *t, const char *key, const char *v, int line) {
+  static const char *const single[] = {"access_id", "token", "server_name", "ca_file",
+                                       "connect_timeout", "timeout", "feed"};
+  uint32_t *seen = &l->tier_seen[t - l->c->tiers];
+  for (unsigned i = 0; i < sizeof single / sizeof *single; i++)
+    if (!strcmp(key, single[i])) {
+      if (*seen & (1u << i))
+        return fail(l, line, "upstream %s: %s is given twice (or continued on an indented line)",
+                    t->name, key);
+      *seen |= 1u << i;
+    }
+  if (!strcmp(key, "url")) {
+    const char *p = v;
+    while (*p) {
+      const char *e = strchr(p, ',');
+      size_t len = e ? (size_t)(e - p) : strlen(p);
+      while (len && isspace((unsigned char)*p))
+        p++, len--;
+      while (len && isspace((unsigned char)p[len - 1]))
+        len--;
+      if (len == 0 && !(e && e[1] == '\0')) /* a trailing comma before a continuation is fine */
+        return fail(l, line, "upstream %s: an empty entry in the url list", t->name);
+      if (len > 0) {
+        if (t->naddrs == CG_TIER_ADDRS_MAX)
+          return fail(l, line, "upstream %s: more than %d addresses", t->name, CG_TIER_ADDRS_MAX);
+        if (parse_url(p, len, &t->addrs[t->naddrs]) != 0)
+          return fail(l, line, "upstream %s: \"%.*s\" is not http://HOST:PORT or https://HOST:PORT",
+                      t->name, (int)len, p);
+        t->naddrs++;
+      }
+      if (!e)
+        break;
+      p = e + 1;
+    }
+    return 1;
+  }
+  if (!strcmp(key, "types"))
+    return set_types(l, line, "upstream", t->name, v, t->types, &t->ntypes, &t->all_types);
+  if (!strcmp(key, "areas")) {
+    if (set_list(v, t->areas[0], sizeof t->areas[0], &t->nareas, &t->all_areas) != 0)
+      return fail(l, line, "upstream %s: bad areas list", t->name);
+    for (int i = 0; i < t->nareas; i++)
+      for (const char *q = t->areas[i]; *q; q++)
+        if (!isdigit((unsigned char)*q))
+          return fail(l, line, "upstream %s: area \"%s\" is not digits", t->name, t->areas[i]);
+    return 1;
+  }
+  if (!strcmp(key, "access_id") || !strcmp(key, "token") || !strcmp(key, "server_name")) {
+    char *f = !strcmp(key, "access_id") ? t->access_id : !strcmp(key, "token") ? t->token : t->server_name;
+    size_t size = !strcmp(key, "access_id") ? sizeof t->access_id
+                  : !strcmp(key, "token")   ? sizeof t->token
+                                            : sizeof t->server_name;
+    /* They go into header lines: no control characters. */
+    for (const char *q = v; *q; q++)
+      if ((unsigned char)*q < 0x20 || *q == 0x7f)
+        return fail(l, line, "upstream %s: %s has a control character", t->name, key);
+    if (set_string(l, f, v, size) != 0)
+      return fail(l, line, "upstream %s: %s too long", t->name, key);
+    return 1;
+  }
+  if (!strcmp(key, "ca_file")) {
+    if (set_path(l, t->ca_file, v, sizeof t->ca_file) != 0)
+      return fail(l, line, "upstream %s: bad path \"%s\"", t->name, v);
+    return 1;
+  }
+  if (!strcmp(key, "connect_timeout") || !strcmp(key, "timeout")) {
+    unsigned long long u;
+    if (parse_uint(v, 600000, &u) != 0 || u == 0)
+      return fail(l, line, "%s: \"%s\" is not a number from 1 to 600000", key, v);
+    *(!strcmp(key, "timeout") ? &t->timeout_ms : &t->connect_timeout_ms) = (unsigned)u;
+    return 1;
+  }
+  if (!strcmp(key, "feed")) {
+    int b = parse_bool(v);
+    if (b < 0)
+      return fail(l, line, "feed: \"%s\" is not yes or no", v);
+    t->feed = b;
+    return 1;
+  }
+  return fail(l, line, "unknown key \"%s\" in [upstream %s]", key, t->name);
+}
+
+int cg_config_tier_covers(const cg_tier_t *t, const char *type_code, const char *issuer) {
+  int ok = t->all_types || t->ntypes == 0;
+  for (int i = 0; !ok && i < t->ntypes; i++)
+    ok = memcmp(t->types[i], type_code, 21) == 0;
+  if (!ok)
+    return 0;
+  if (t->all_areas || t->nareas == 0)
+    return 1;
+  /* GB 32100: positions 3-8 are the registering authority's area code. */
+  for (int i = 0; i < t->nareas; i++)
+    if (strncmp(issuer + 2, t->areas[i], strlen(t->areas[i])) == 0)
+      return 1;
+  return 0;
 }
 
 static char *reader(char *buf, int size, void *user) {
@@ -260,6 +425,26 @@ static int handler(void *user, const char *section, const char *key, const char 
     }
     return scope_key(l, s, key, v, line);
   }
+  if (strncmp(section, "upstream ", 9) == 0) {
+    const char *name = section + 9;
+    cg_tier_t *t = NULL;
+    if (name[0] == '\0' || strlen(name) >= CG_SCOPE_NAME_MAX || strspn(name,
+        "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(name))
+      return fail(l, line, "bad upstream name \"%s\" (a-z, 0-9, _ and -)", name);
+    for (int i = 0; i < c->ntiers; i++)
+      if (!strcmp(c->tiers[i].name, name))
+        t = &c->tiers[i];
+    if (t == NULL) {
+      if (c->ntiers == CG_TIERS_MAX)
+        return fail(l, line, "more than %d upstream tiers", CG_TIERS_MAX);
+      t = &c->tiers[c->ntiers++];
+      memcpy(t->name, name, strlen(name) + 1);
+      t->connect_timeout_ms = 500;
+      t->timeout_ms = 1500;
+      t->feed = 1;
+    }
+    return tier_key(l, t, key, v, line);
+  }
   for (size_t i = 0; i < sizeof directives / sizeof *directives; i++) {
     unsigned long long u;
     char *field;
@@ -267,9 +452,9 @@ static int handler(void *user, const char *section, const char *key, const char 
       continue;
     /* inih hands an indented line on as the same key again: for a single
      * value that is a mistake (or a second assignment), never a list. */
-    if (l->seen & (1u << i))
+    if (l->seen & (1ull << i))
       return fail(l, line, "%s is given twice (or continued on an indented line)", key);
-    l->seen |= 1u << i;
+    l->seen |= 1ull << i;
     field = (char *)c + directives[i].offset;
     switch (directives[i].kind) {
     case K_STRING:
@@ -343,6 +528,16 @@ int cg_config_load(cg_config_t **out, const char *path, cg_why_t *why) {
   c->max_connections = 20000;
   c->access_log_sample = 1;
   c->recheck = 1;
+  snprintf(c->up_purpose, sizeof c->up_purpose, "certificate verification");
+  c->up_deadline_ms = 3000;
+  c->up_negative_ttl_ms = 30000;
+  c->up_refresh_s = 86400;
+  c->up_retry_budget = 20;
+  c->up_breaker_failures = 5;
+  c->up_breaker_open_ms = 5000;
+  c->up_eject_ms = 10000;
+  c->up_feed_interval_ms = 5000;
+  c->up_pool = 8;
 
   if ((f = fopen(path, "r")) == NULL) {
     free(c);
@@ -377,6 +572,21 @@ int cg_config_load(cg_config_t **out, const char *path, cg_why_t *why) {
     l.err = cg_why_set(why, CG_ECONFIG, "%s: [store] max_readers must be at least 8", path);
   if (l.err == 0 && c->map_size < (1u << 20))
     l.err = cg_why_set(why, CG_ECONFIG, "%s: [store] map_size must be at least 1M", path);
+  for (int i = 0; l.err == 0 && i < c->ntiers; i++) {
+    const cg_tier_t *t = &c->tiers[i];
+    if (t->naddrs == 0)
+      l.err = cg_why_set(why, CG_ECONFIG, "%s: [upstream %s] needs a url", path, t->name);
+    else if (t->connect_timeout_ms > t->timeout_ms)
+      l.err = cg_why_set(why, CG_ECONFIG, "%s: [upstream %s] connect_timeout exceeds timeout",
+                         path, t->name);
+    for (int j = 0; l.err == 0 && j < t->naddrs; j++)
+      if (t->addrs[j].tls && t->ca_file[0] == '\0')
+        l.err = cg_why_set(why, CG_ECONFIG, "%s: [upstream %s] https needs ca_file", path,
+                           t->name);
+  }
+  if (l.err == 0 && (c->up_deadline_ms == 0 || c->up_breaker_failures == 0))
+    l.err = cg_why_set(why, CG_ECONFIG,
+                       "%s: [upstream] deadline and breaker_failures must be at least 1", path);
   if (l.err != 0) {
     free(c);
     return l.err;

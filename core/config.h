@@ -35,6 +35,33 @@ typedef struct cg_scope {
   unsigned burst;  /* bucket size (0: rate) */
 } cg_scope_t;
 
+#define CG_TIERS_MAX 4
+#define CG_TIER_ADDRS_MAX 8
+
+/* One upstream platform (docs/upstream.md): asked in section order. */
+typedef struct cg_tier {
+  char name[CG_SCOPE_NAME_MAX];     /* [upstream NAME] */
+  struct cg_tier_addr {
+    int tls;                        /* https:// */
+    char host[128];
+    unsigned port;
+  } addrs[CG_TIER_ADDRS_MAX];
+  int naddrs;
+  char access_id[128];
+  char token[256];
+  unsigned connect_timeout_ms;
+  unsigned timeout_ms;              /* one call, connect included */
+  char ca_file[4096];               /* https: the platform's CA */
+  char server_name[128];            /* https: the name checked; default the host */
+  int all_types;
+  char types[CG_SCOPE_LIST_MAX][22];
+  int ntypes;
+  int all_areas;
+  char areas[CG_SCOPE_LIST_MAX][8]; /* issuer area code prefixes */
+  int nareas;
+  int feed;                         /* poll its change feed */
+} cg_tier_t;
+
 typedef struct cg_config {
   char path[4096];          /* the file it was read from */
   char listen[256];         /* server.listen, "HOST:PORT" */
@@ -63,6 +90,19 @@ typedef struct cg_config {
   unsigned token_skew;      /* token.skew, seconds of clock difference forgiven */
   cg_scope_t scopes[CG_SCOPES_MAX];
   int nscopes;
+  /* [upstream]: see docs/upstream.md */
+  char up_purpose[256];
+  unsigned up_deadline_ms;
+  unsigned up_negative_ttl_ms;
+  unsigned up_refresh_s;
+  unsigned up_retry_budget;   /* percent */
+  unsigned up_breaker_failures;
+  unsigned up_breaker_open_ms;
+  unsigned up_eject_ms;
+  unsigned up_feed_interval_ms;
+  unsigned up_pool;
+  cg_tier_t tiers[CG_TIERS_MAX];
+  int ntiers;
 } cg_config_t;
 
 /* Reads path into a new config. Returns 0, or CG_ECONFIG / CG_EIO with
@@ -72,6 +112,10 @@ void cg_config_free(cg_config_t *c);
 
 /* The scope called name, or NULL. */
 const cg_scope_t *cg_config_scope(const cg_config_t *c, const char *name);
+
+/* Does tier t cover an identifier of this type (21 characters) and issuer
+ * credit code (18)? */
+int cg_config_tier_covers(const cg_tier_t *t, const char *type_code, const char *issuer);
 
 /* Parses "64G", "512M", "4096" into bytes. Returns 0 or CG_ECONFIG. */
 int cg_config_size(const char *s, uint64_t *out);

@@ -24,6 +24,7 @@
   XX(ETIMEDOUT,   "request_timeout",      408, "the request took too long to arrive") \
   XX(EEXIST,      "already_exists",       409, "it exists already")                   \
   XX(EEXPIRED,    "code_expired",         410, "the QR code has expired")             \
+  XX(EREVOKED,    "certificate_revoked",  410, "the issuing agency has revoked this certificate") \
   XX(ETOOBIG,     "payload_too_large",    413, "the body is too large")               \
   XX(EHDRBIG,     "headers_too_large",    431, "the request headers are too large")   \
   XX(ERATE,       "rate_limited",         429, "too many requests")                   \

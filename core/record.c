@@ -2,7 +2,7 @@
  *
  * Layout (all integers little-endian), CG_RECORD_VERSION 1:
  *    0 u8 version   1 u8 status   2 u8 seal_alg   3 u8 seal_state
- *    4 u8 seal_reason   5 u8 source   6 u8 holder_type   7 u8 0
+ *    4 u8 seal_reason   5 u8 source   6 u8 holder_type   7 u8 flags
  *    8 u32 trust_gen   12 u32 issued   16 u32 effective   20 u32 expiring
  *   24 u64 fetched_at  32 u64 etag     40 u8[16] holder_key
  *   56 u32 body_len    60 u16 sig_len  62 u16 0
@@ -46,7 +46,7 @@ uint64_t cg_record_etag(const cg_record_t *r) {
 static int fields_ok(const cg_record_t *r) {
   return r->status >= CG_CERT_VALID && r->status <= CG_CERT_REVOKED &&
          r->seal_state <= CG_SEAL_INVALID && r->source >= CG_SOURCE_IMPORT &&
-         r->source <= CG_SOURCE_PROVINCE &&
+         r->source <= CG_SOURCE_LAST && (r->flags & ~CG_RECORD_FLAGS) == 0 &&
          (r->holder_type == CG_HOLDER_CITIZEN || r->holder_type == CG_HOLDER_ORG) &&
          (r->seal_alg == CG_SEAL_ES256 || r->seal_alg == CG_SEAL_RS256) && r->sig_len > 0 &&
          r->sig_len <= CG_SEAL_B64_MAX && r->body_len <= CG_CERT_BODY_MAX;
@@ -71,6 +71,7 @@ int cg_record_encode(cg_record_t *r, cg_buf_t *out) {
   h[4] = r->seal_reason;
   h[5] = r->source;
   h[6] = r->holder_type;
+  h[7] = r->flags;
   put32(h + 8, r->trust_gen);
   put32(h + 12, r->issued);
   put32(h + 16, r->effective);
@@ -90,7 +91,7 @@ int cg_record_encode(cg_record_t *r, cg_buf_t *out) {
 int cg_record_decode(const void *p, size_t len, cg_record_t *r) {
   const uint8_t *h = p;
 
-  if (len < CG_RECORD_HEADER || h[0] != CG_RECORD_VERSION || h[7] != 0 || get16(h + 62) != 0)
+  if (len < CG_RECORD_HEADER || h[0] != CG_RECORD_VERSION || get16(h + 62) != 0)
     return CG_ERECORD;
   r->status = h[1];
   r->seal_alg = h[2];
@@ -98,6 +99,7 @@ int cg_record_decode(const void *p, size_t len, cg_record_t *r) {
   r->seal_reason = h[4];
   r->source = h[5];
   r->holder_type = h[6];
+  r->flags = h[7];
   r->trust_gen = get32(h + 8);
   r->issued = get32(h + 12);
   r->effective = get32(h + 16);

@@ -30,6 +30,16 @@ enum cg_record_source {
   CG_SOURCE_IMPORT = 1,   /* certctl import / demo */
   CG_SOURCE_CITY = 2,     /* the city platform */
   CG_SOURCE_PROVINCE = 3, /* the provincial platform */
+  CG_SOURCE_LAST = 5,     /* upstream tier i (0-based) is source 2 + i */
+};
+
+/* Header flags. */
+enum cg_record_flag {
+  /* Revoked by the issuing platform after it was sealed (its change feed or
+   * its answer said so): status is CG_CERT_REVOKED while the signed body
+   * still reads as it was sealed. Never served (docs/upstream.md). */
+  CG_RECORD_REVOKED_LATER = 1,
+  CG_RECORD_FLAGS = 1, /* every flag defined */
 };
 
 /* What is known of a record's seal. Checking is issue 5's; until a record
@@ -47,6 +57,7 @@ typedef struct cg_record {
   uint8_t seal_reason; /* why a seal is invalid (issue 5), else 0 */
   uint8_t source;      /* CG_SOURCE_… */
   uint8_t holder_type; /* CG_HOLDER_… */
+  uint8_t flags;       /* CG_RECORD_… */
   uint32_t trust_gen;  /* trust generation the seal state was reached under */
   uint32_t issued, effective, expiring; /* yyyymmdd; expiring 0 = no expiry */
   uint64_t fetched_at; /* unix seconds when it entered the store */

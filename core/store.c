@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "core/cert.h"
+
 static const char *const db_names[CG_DB__COUNT] = {
     [CG_DB_CERT] = "cert",     [CG_DB_HOLDER] = "holder", [CG_DB_SIGNER] = "signer",
     [CG_DB_VENUE] = "venue",   [CG_DB_MATTER] = "matter", [CG_DB_META] = "meta",
@@ -509,6 +511,31 @@ int cg_store_cert_set_seal(cg_store_writer_t *w, const char *ident, size_t len, 
     rc = mdb_put(w->txn, cert, &k, &nv, 0);
     free(copy);
   }
+  return xlate(rc);
+}
+
+int cg_store_cert_revoke(cg_store_writer_t *w, const char *ident, size_t len) {
+  MDB_dbi cert = w->store->dbi[CG_DB_CERT];
+  MDB_val k = val(ident, len), v, nv;
+  cg_record_t r;
+  uint8_t *copy;
+  int rc, err;
+
+  if ((rc = mdb_get(w->txn, cert, &k, &v)) != 0)
+    return xlate(rc);
+  if ((err = cg_record_decode(v.mv_data, v.mv_size, &r)) != 0)
+    return err;
+  if (r.status == CG_CERT_REVOKED)
+    return 0;
+  if ((copy = malloc(v.mv_size)) == NULL)
+    return CG_ENOMEM;
+  memcpy(copy, v.mv_data, v.mv_size);
+  copy[1] = CG_CERT_REVOKED;
+  copy[7] |= CG_RECORD_REVOKED_LATER;
+  nv.mv_size = v.mv_size;
+  nv.mv_data = copy;
+  rc = mdb_put(w->txn, cert, &k, &nv, 0);
+  free(copy);
   return xlate(rc);
 }
 

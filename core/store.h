@@ -27,7 +27,8 @@ enum cg_store_db {
   CG_DB_VENUE,  /* venue id -> venue record (venue.h) */
   CG_DB_MATTER, /* service-matter code -> matter record */
   CG_DB_META,   /* "schema", "trust_gen", "created" -> little-endian integers;
-                   "audit_key" -> 32 random bytes (audit.h) */
+                   "audit_key" -> 32 random bytes (audit.h);
+                   "upstream.cursor.<tier>" -> a change feed cursor (text) */
   CG_DB_AUDIT,  /* big-endian (ms, sequence) -> audit record (audit.h) */
   CG_DB_AUDIT_HOLDER, /* HMAC of the holder -> audit keys (sorted duplicates) */
   CG_DB_AUDIT_VENUE,  /* venue id -> audit keys (sorted duplicates) */
@@ -105,6 +106,12 @@ int cg_store_cert_put(cg_store_writer_t *w, const char *ident, size_t len, const
  * (replaced meanwhile), CG_ERECORD or CG_ESTORE. */
 int cg_store_cert_set_seal(cg_store_writer_t *w, const char *ident, size_t len, uint64_t etag,
                            int state, int reason, uint32_t trust_gen);
+
+/* Marks a stored record revoked by its issuer after sealing (status
+ * revoked, flag CG_RECORD_REVOKED_LATER; the ETag stays, the body and seal
+ * are untouched). Returns 0 (also when already revoked), CG_ENOTFOUND,
+ * CG_ERECORD or CG_ESTORE. */
+int cg_store_cert_revoke(cg_store_writer_t *w, const char *ident, size_t len);
 
 /* Adds a value under key in a sorted-duplicates index (AUDIT_HOLDER,
  * AUDIT_VENUE). */

@@ -17,6 +17,7 @@
 
 #include "core/error.h"
 #include "gateway/routes.h"
+#include "gateway/upstream.h"
 
 #define OUT_HIGH (256 * 1024) /* pending output that stops reading */
 #define OUT_MAX (8u << 20)    /* one buffer's hard limit */
@@ -115,6 +116,7 @@ static void conn_free(cg_conn_t *c) {
     atomic_store_explicit(&w->metrics.connections_open,
                           cg_read(&w->metrics.connections_open) - 1, memory_order_relaxed);
   }
+  cg_upresult_release(c->up_result);
   cg_buf_free(&c->req.body);
   cg_buf_free(&c->out[0]);
   cg_buf_free(&c->out[1]);

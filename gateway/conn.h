@@ -92,6 +92,7 @@ struct cg_conn {
   int ov_reason;
   uint32_t ov_gen;
   uint64_t pend_etag;
+  struct cg_upresult *up_result; /* what an upstream fetch came back with (upstream.h) */
 
   char client[64];         /* the client's address, found once (routes.c) */
 

@@ -22,6 +22,8 @@
 #include "core/store.h"
 #include "core/token.h"
 #include "gateway/seals.h"
+#include "gateway/upclient.h"
+#include "gateway/upstream.h"
 #include "gateway/writer.h"
 #include "gateway/server.h"
 #include "gateway/worker.h"
@@ -262,6 +264,17 @@ int main(int argc, char **argv) {
   }
   rt->gen = 1;
   if (check) {
+    /* The tiers' names must resolve and their CA files parse. */
+    uv_loop_t loop;
+    cg_upclient_t *cl = NULL;
+    uv_loop_init(&loop);
+    err = cg_upclient_new(&cl, &loop, rt->cfg, &why);
+    cg_upclient_free(cl);
+    uv_loop_close(&loop);
+    if (err != 0) {
+      say("%s", why.text);
+      return 1;
+    }
     printf("certgw: %s is valid (%zu venues, %d scopes)\n", srv.config_path,
            cg_venue_registry_count(rt->venues), rt->cfg->nscopes);
     runtime_free(rt);
@@ -310,6 +323,10 @@ int main(int argc, char **argv) {
     say("cannot start the seal verifiers: %s", cg_strerror(err));
     return 1;
   }
+  if ((err = cg_upstream_new(&srv.upstream, &srv, rt->cfg, &why)) != 0) {
+    say("cannot set up the upstream platforms: %s", why.text);
+    return 1;
+  }
   srv.workers = calloc((size_t)srv.nworkers, sizeof *srv.workers);
   for (int i = 0; i < srv.nworkers; i++) {
     int fd = cg_worker_listen_socket(srv.listen, &why);
@@ -343,6 +360,7 @@ int main(int argc, char **argv) {
     pthread_join(srv.workers[i]->thread, NULL);
   cg_seals_stop(srv.seals);
   cg_writer_stop(srv.writer); /* files every verdict and audit record handed over */
+  cg_upstream_free(srv.upstream);
   say("drained, exiting");
   return 0;
 }

@@ -26,6 +26,7 @@
 #include "gateway/writer.h"
 #include "core/view.h"
 #include "gateway/seals.h"
+#include "gateway/upstream.h"
 
 #include <mbedtls/sha256.h>
 #include <pthread.h>
@@ -180,8 +181,9 @@ static void backlogged(cg_conn_t *c) {
 
 /* A verdict has come back (on this worker): run the request again; it
  * finds the verdict in the connection. */
-static void seal_checked(void *arg, int reason, uint32_t gen) {
+static void seal_checked(void *arg, int reason, uint32_t gen, void *unused) {
   cg_conn_t *c = arg;
+  (void)unused;
   c->ov_set = 1;
   c->ov_etag = c->pend_etag;
   c->ov_reason = reason;
@@ -191,15 +193,47 @@ static void seal_checked(void *arg, int reason, uint32_t gen) {
 
 /* ---- GET /v1/certificates/{identifier} ---------------------------------------- */
 
+/* A fetch from upstream has come back (on this worker): run the request
+ * again; it finds the result in the connection. */
+static void upstream_done(void *arg, int err, uint32_t unused, void *result) {
+  cg_conn_t *c = arg;
+  (void)err, (void)unused;
+  if (c->closing) { /* the client left meanwhile */
+    cg_upresult_release(result);
+    cg_conn_continue(c);
+    return;
+  }
+  c->up_result = result;
+  cg_conn_continue(c);
+}
+
+static uint32_t today(void);
+
+/* In date today: effective, and not expired. */
+static int in_date(const cg_record_t *rec) {
+  uint32_t d = today();
+  return rec->effective <= d && (rec->expiring == 0 || rec->expiring >= d);
+}
+
+/* Filled from upstream longer ago than [upstream] refresh. */
+static int needs_refresh(const cg_upstream_t *up, const cg_record_t *rec) {
+  unsigned refresh = cg_upstream_config(up)->up_refresh_s;
+  return rec->source >= CG_SOURCE_CITY && refresh > 0 &&
+         (uint64_t)time(NULL) >= rec->fetched_at + refresh;
+}
+
 static void get_certificate(cg_conn_t *c, const char *id, size_t len) {
   cg_worker_t *w = c->w;
   cg_runtime_t *rt = runtime(c);
+  cg_upstream_t *up = w->srv->upstream;
+  cg_upresult_t *ur = c->up_result;
   const cg_scope_t *s;
   cg_record_t rec;
   cg_why_t why;
   cg_ident_t ident;
-  char etag[20], hdr[64];
-  int err;
+  char etag[20], hdr[128];
+  const char *extra = "";
+  int err, stale = 0;
 
   if ((s = venue_scope(c, rt)) == NULL)
     return;
@@ -220,19 +254,61 @@ static void get_certificate(cg_conn_t *c, const char *id, size_t len) {
     return;
   }
   err = cg_store_cert_get(w->reader, id, len, &rec);
+  if (err != 0 && err != CG_ENOTFOUND) {
+    cg_store_reader_end(w->reader);
+    cg_conn_error(c, err, NULL);
+    return;
+  }
+  if (ur == NULL && !c->ov_set) /* counted once, not again when the request runs again */
+    cg_count(err == 0 && !(cg_upstream_tiers(up) > 0 && needs_refresh(up, &rec))
+                 ? &w->metrics.cache_hits
+                 : &w->metrics.cache_misses,
+             1);
+
+  /* Missing, or filled from upstream too long ago: ask upstream (once for
+   * every request that wants it), and come back here with the result. */
+  if (ur == NULL && cg_upstream_tiers(up) > 0 &&
+      (err == CG_ENOTFOUND || needs_refresh(up, &rec))) {
+    int rc = cg_upstream_want(up, w, id, len, upstream_done, c);
+    if (rc == 0) {
+      cg_store_reader_end(w->reader);
+      cg_conn_suspend(c);
+      return;
+    }
+    if (err == 0 && in_date(&rec)) {
+      stale = 1; /* not found upstream lately, or too busy to ask: ours will do */
+    } else if (rc != CG_ENOTFOUND) {
+      cg_store_reader_end(w->reader);
+      audit(c, CG_AUDIT_FETCH, cg_err_status(rc), NULL, NULL, 0, NULL, NULL, NULL, 0);
+      cg_conn_error(c, rc == CG_ENOMEM ? rc : CG_EUPSTREAM, NULL);
+      return;
+    }
+  } else if (ur != NULL) {
+    cg_record_t fresh;
+    if (ur->err == 0 && cg_record_decode(ur->rec, ur->len, &fresh) == 0) {
+      rec = fresh; /* points into ur, released once this request is answered */
+      err = 0;
+      extra = "X-Cache: miss\r\n";
+    } else if (err == 0 && in_date(&rec)) {
+      stale = 1; /* every tier failed: serve what we have, and say so */
+    } else {
+      int code = ur->err == 0 ? CG_EINTERNAL : ur->err;
+      cg_store_reader_end(w->reader);
+      audit(c, CG_AUDIT_FETCH, cg_err_status(code), NULL, NULL, 0, NULL, NULL, NULL, 0);
+      cg_conn_error(c, code, code == CG_ENOTFOUND ? "no certificate has this identifier" : NULL);
+      return;
+    }
+  }
+  if (stale) {
+    extra = "Warning: 110 - \"Response is Stale\"\r\nX-Cache: stale\r\n";
+    cg_upstream_count_stale(up);
+  }
   if (err == CG_ENOTFOUND) {
-    cg_count(&w->metrics.cache_misses, 1);
     cg_store_reader_end(w->reader);
     audit(c, CG_AUDIT_FETCH, 404, NULL, NULL, 0, NULL, NULL, NULL, 0);
     cg_conn_error(c, CG_ENOTFOUND, "no certificate has this identifier");
     return;
   }
-  if (err != 0) {
-    cg_store_reader_end(w->reader);
-    cg_conn_error(c, err, NULL);
-    return;
-  }
-  cg_count(&w->metrics.cache_hits, 1);
   /* The verdict that came back for this very record, if we waited for one. */
   if (c->ov_set && c->ov_etag == rec.etag && c->ov_gen == rt->trust_gen) {
     rec.seal_state = c->ov_reason == CG_SEAL_OK ? CG_SEAL_VERIFIED : CG_SEAL_INVALID;
@@ -260,13 +336,22 @@ static void get_certificate(cg_conn_t *c, const char *id, size_t len) {
     char idcopy[CG_IDENT_MAX + 1];
     snprintf(idcopy, sizeof idcopy, "%.*s", (int)len, id);
     one = idcopy;
-    int status = rec.seal_state == CG_SEAL_INVALID && !s->diagnostics ? 404 : 200;
+    int status = rec.flags & CG_RECORD_REVOKED_LATER                 ? 410
+                 : rec.seal_state == CG_SEAL_INVALID && !s->diagnostics ? 404
+                                                                        : 200;
     if (body_holder(&rec, holder) == 0 &&
         audit(c, CG_AUDIT_FETCH, status, NULL, NULL, rec.holder_type, holder, NULL, &one, 1) != 0) {
       cg_store_reader_end(w->reader);
       cg_conn_error(c, CG_EUNAVAIL, "the audit log is not keeping up; try again");
       return;
     }
+  }
+  /* Revoked by its issuer after sealing (the change feed said so): the
+   * sealed body still reads valid, so it is not served at all. */
+  if (rec.flags & CG_RECORD_REVOKED_LATER) {
+    cg_store_reader_end(w->reader);
+    cg_conn_error(c, CG_EREVOKED, NULL);
+    return;
   }
   if (rec.seal_state == CG_SEAL_INVALID && !s->diagnostics) {
     cg_store_reader_end(w->reader);
@@ -276,7 +361,8 @@ static void get_certificate(cg_conn_t *c, const char *id, size_t len) {
   etag_of(&rec, s, rt->trust_gen, etag);
   memcpy(hdr, "ETag: ", 6);
   memcpy(hdr + 6, etag, 18);
-  memcpy(hdr + 24, "\r\n", 3);
+  memcpy(hdr + 24, "\r\n", 2);
+  snprintf(hdr + 26, sizeof hdr - 26, "%s", extra);
   if (c->req.inm_len > 0 && etag_matches(c->req.inm, etag)) {
     cg_store_reader_end(w->reader);
     cg_conn_respond(c, 304, NULL, hdr, NULL, 0);
@@ -309,30 +395,30 @@ struct list_ctx {
   size_t needle_len;
 };
 
-static int list_one(void *arg, cg_slice_t key, cg_slice_t val) {
-  struct list_ctx *x = arg;
+/* One of the holder's certificates, from the store or from upstream. */
+static int list_record(struct list_ctx *x, const char *ident, size_t ilen, cg_record_t *recp) {
   cg_worker_t *w = x->c->w;
-  cg_record_t rec;
+  cg_record_t rec = *recp;
   cg_ident_t id;
-  (void)key;
 
-  if (cg_store_cert_get(w->reader, val.base, val.len, &rec) != 0)
-    return 0; /* an index entry whose record is gone: skip it */
   /* XXH3 is not collision-resistant: confirm the holder in the record. The
    * canonical body writes the code exactly as in this needle. */
   if (rec.holder_type != x->holder_type ||
       memmem(rec.body, rec.body_len, x->needle, x->needle_len) == NULL)
+    return 0;
+  /* Revoked by its issuer after sealing: its body would say otherwise. */
+  if (rec.flags & CG_RECORD_REVOKED_LATER)
     return 0;
   x->found++;
   /* A stale verdict is shown as unchecked and queued for a background check;
    * a seal that fails is left out, unless the scope asks for diagnostics. */
   if (rec.seal_state == CG_SEAL_UNCHECKED || rec.trust_gen != x->trust_gen) {
     if (w->srv->seals)
-      cg_seals_check(w->srv->seals, x->trust, val.base, val.len, &rec, NULL, NULL, NULL);
+      cg_seals_check(w->srv->seals, x->trust, ident, ilen, &rec, NULL, NULL, NULL);
   } else if (rec.seal_state == CG_SEAL_INVALID && !x->scope->diagnostics) {
     return 0;
   }
-  if (cg_ident_parse(val.base, val.len, &id, NULL) != 0 ||
+  if (cg_ident_parse(ident, ilen, &id, NULL) != 0 ||
       !cg_view_type_allowed(x->scope, id.type_code) ||
       (x->type != NULL && memcmp(x->type, id.type_code, 21) != 0))
     return 0;
@@ -343,6 +429,31 @@ static int list_one(void *arg, cg_slice_t key, cg_slice_t val) {
   if ((x->err = cg_view_render(x->scope, &rec, x->trust_gen, &w->scratch)) != 0)
     return 1;
   return 0;
+}
+
+static int list_one(void *arg, cg_slice_t key, cg_slice_t val) {
+  struct list_ctx *x = arg;
+  cg_record_t rec;
+  (void)key;
+  if (cg_store_cert_get(x->c->w->reader, val.base, val.len, &rec) != 0)
+    return 0; /* an index entry whose record is gone: skip it */
+  return list_record(x, val.base, val.len, &rec);
+}
+
+/* Walks the entries of a holder's upstream result (upstream.h): cb gets
+ * each identifier and decoded record. */
+static void each_upstream_entry(const cg_upresult_t *r,
+                                int (*cb)(void *arg, const char *id, size_t len, cg_record_t *rec),
+                                void *arg) {
+  cg_upstream_entry_t e;
+  cg_record_t rec;
+  for (size_t off = 0; r->rec != NULL && cg_upstream_entry(r->rec, r->len, &off, &e);)
+    if (cg_record_decode(e.rec, e.rec_len, &rec) == 0 && cb(arg, e.ident, e.ident_len, &rec) != 0)
+      return;
+}
+
+static int list_entry(void *arg, const char *id, size_t len, cg_record_t *rec) {
+  return list_record(arg, id, len, rec);
 }
 
 static void get_holder(cg_conn_t *c, const char *code, size_t len, const char *query) {
@@ -396,23 +507,48 @@ static void get_holder(cg_conn_t *c, const char *code, size_t len, const char *q
   }
   cg_buf_reset(&w->scratch);
   cg_buf_puts(&w->scratch, "{\"certificates\":[");
-  for (int i = 0; i < ntypes && !x.err; i++) {
-    x.holder_type = types[i];
-    cg_record_holder_key(types[i], code, len, hk);
-    if (cg_store_holder_each(w->reader, hk, list_one, &x) < 0)
-      x.err = CG_ESTORE;
+  if (c->up_result != NULL) { /* back from upstream: what the platforms have */
+    cg_upresult_t *ur = c->up_result;
+    cg_store_reader_end(w->reader);
+    if (ur->err != 0) {
+      cg_conn_error(c, ur->err, ur->err == CG_ENOTFOUND ? "no certificates for this holder" : NULL);
+      return;
+    }
+    x.holder_type = types[0];
+    each_upstream_entry(ur, list_entry, &x);
+  } else {
+    for (int i = 0; i < ntypes && !x.err; i++) {
+      x.holder_type = types[i];
+      cg_record_holder_key(types[i], code, len, hk);
+      if (cg_store_holder_each(w->reader, hk, list_one, &x) < 0)
+        x.err = CG_ESTORE;
+    }
+    cg_store_reader_end(w->reader);
+    cg_count(x.found ? &w->metrics.cache_hits : &w->metrics.cache_misses, 1);
   }
-  cg_store_reader_end(w->reader);
   if (x.err) {
     cg_conn_error(c, x.err, NULL);
     return;
   }
+  /* None here: the platforms may have the holder's certificates. */
+  if (x.found == 0 && c->up_result == NULL && cg_upstream_tiers(w->srv->upstream) > 0) {
+    char hc[19];
+    int rc;
+    snprintf(hc, sizeof hc, "%.*s", (int)len, code);
+    rc = cg_upstream_want_holder(w->srv->upstream, w, types[0], hc, upstream_done, c);
+    if (rc == 0) {
+      cg_conn_suspend(c);
+      return;
+    }
+    if (rc != CG_ENOTFOUND) {
+      cg_conn_error(c, rc == CG_ENOMEM ? rc : CG_EUPSTREAM, NULL);
+      return;
+    }
+  }
   if (x.found == 0) {
-    cg_count(&w->metrics.cache_misses, 1);
     cg_conn_error(c, CG_ENOTFOUND, "no certificates for this holder");
     return;
   }
-  cg_count(&w->metrics.cache_hits, 1);
   if (cg_buf_puts(&w->scratch, "]}") != 0) {
     cg_conn_error(c, CG_ETOOBIG, NULL);
     return;
@@ -661,12 +797,15 @@ static void put_member(cg_buf_t *b, const cg_scope_t *s, const char *field, cons
   cg_buf_putc(b, '"');
 }
 
+/* A holder's identifiers, collected from the index (at most 64 a scan). */
+struct idlist {
+  char id[64][CG_IDENT_MAX + 1];
+  size_t len[64];
+  int n;
+};
+
 static int collect_id(void *arg, cg_slice_t key, cg_slice_t val) {
-  struct {
-    char id[64][CG_IDENT_MAX + 1];
-    size_t len[64];
-    int n;
-  } *il = arg;
+  struct idlist *il = arg;
   (void)key;
   if (il->n == 64 || val.len > CG_IDENT_MAX)
     return il->n == 64;
@@ -715,6 +854,21 @@ static int single_use_seen(cg_server_t *srv, const char *venue, const uint8_t no
   }
   pthread_mutex_unlock(&seen_mu);
   return hit;
+}
+
+struct up_ids {
+  struct idlist *il;
+  cg_record_t *recs; /* 64, beside il's identifiers */
+};
+
+static int collect_entry(void *arg, const char *id, size_t len, cg_record_t *rec) {
+  struct up_ids *u = arg;
+  if (u->il->n == 64 || len > CG_IDENT_MAX)
+    return u->il->n == 64;
+  memcpy(u->il->id[u->il->n], id, len);
+  u->il->len[u->il->n] = len;
+  u->recs[u->il->n++] = *rec;
+  return 0;
 }
 
 static void post_scan(cg_conn_t *c) {
@@ -790,7 +944,8 @@ static void post_scan(cg_conn_t *c) {
   err = cg_token_open(rt->keyring, jcode->valuestring, strlen(jcode->valuestring),
                       (uint64_t)time(NULL), rt->cfg->token_skew, rt->cfg->token_max_ttl, &cl,
                       &why);
-  if (err == 0 && s->single_use &&
+  /* (Not again when the scan runs again after asking upstream.) */
+  if (err == 0 && s->single_use && c->up_result == NULL &&
       single_use_seen(w->srv, c->req.venue_id, cl.nonce,
                       (uint64_t)cl.issued_at + cl.lifetime + rt->cfg->token_skew)) {
     err = CG_EEXPIRED;
@@ -836,24 +991,59 @@ static void post_scan(cg_conn_t *c) {
   uint32_t d = today();
   /* Walk the index by hand: collect identifiers first (the walk's values
    * die with the snapshot, which stays open until the answer is built). */
-  struct idlist {
-    char id[64][CG_IDENT_MAX + 1];
-    size_t len[64];
-    int n;
-  } *il = calloc(1, sizeof *il);
+  struct idlist *il = calloc(1, sizeof *il);
   if (il == NULL) {
     cg_store_reader_end(w->reader);
     cJSON_Delete(req);
     cg_conn_error(c, CG_ENOMEM, NULL);
     return;
   }
-  cg_store_holder_each(w->reader, hk, collect_id, il);
+  cg_upresult_t *ur = c->up_result;
+  cg_record_t *urec = NULL;
+  if (ur == NULL) {
+    cg_store_holder_each(w->reader, hk, collect_id, il);
+  } else if (ur->err == 0 && (urec = calloc(64, sizeof *urec)) != NULL) {
+    /* Back from upstream: the platforms' certificates of this holder. */
+    struct up_ids ui = {.il = il, .recs = urec};
+    each_upstream_entry(ur, collect_entry, &ui);
+  }
+  if (ur == NULL && il->n == 0 && cg_upstream_tiers(w->srv->upstream) > 0) {
+    /* None here: ask the platforms, and come back. */
+    int rc = cg_upstream_want_holder(w->srv->upstream, w, cl.holder_type, cl.holder_code,
+                                     upstream_done, c);
+    if (rc == 0) {
+      cg_store_reader_end(w->reader);
+      free(il);
+      cJSON_Delete(req);
+      cg_conn_suspend(c);
+      return;
+    }
+    if (rc != CG_ENOTFOUND) {
+      cg_store_reader_end(w->reader);
+      free(il);
+      audit(c, CG_AUDIT_SCAN, 503, jpurpose->valuestring, jmatter ? jmatter->valuestring : NULL,
+            cl.holder_type, cl.holder_code, scan_id, NULL, 0);
+      cJSON_Delete(req);
+      cg_conn_error(c, rc == CG_ENOMEM ? rc : CG_EUPSTREAM, NULL);
+      return;
+    }
+  }
+  if (ur != NULL && ur->err != 0 && ur->err != CG_ENOTFOUND) {
+    cg_store_reader_end(w->reader);
+    free(il);
+    audit(c, CG_AUDIT_SCAN, cg_err_status(ur->err), jpurpose->valuestring,
+          jmatter ? jmatter->valuestring : NULL, cl.holder_type, cl.holder_code, scan_id, NULL, 0);
+    cJSON_Delete(req);
+    cg_conn_error(c, ur->err, NULL);
+    return;
+  }
   for (int i = 0; i < il->n; i++) {
     cg_ident_t id;
-    cg_record_t *rec = &one;
-    if (cg_store_cert_get(w->reader, il->id[i], il->len[i], rec) != 0 ||
+    cg_record_t *rec = urec != NULL ? &urec[i] : &one;
+    if ((urec == NULL && cg_store_cert_get(w->reader, il->id[i], il->len[i], rec) != 0) ||
         rec->holder_type != cl.holder_type ||
-        memmem(rec->body, rec->body_len, needle, needle_len) == NULL)
+        memmem(rec->body, rec->body_len, needle, needle_len) == NULL ||
+        (rec->flags & CG_RECORD_REVOKED_LATER)) /* its body would say otherwise */
       continue;
     found++;
     if (cg_ident_parse(il->id[i], il->len[i], &id, NULL) != 0 ||
@@ -891,6 +1081,7 @@ static void post_scan(cg_conn_t *c) {
   }
   cg_store_reader_end(w->reader);
   free(il);
+  free(urec);
   if (found == 0 || in_scope == 0) {
     int code = found == 0 ? CG_ENOTFOUND : CG_EFORBIDDEN;
     audit(c, CG_AUDIT_SCAN, cg_err_status(code), jpurpose->valuestring,
@@ -975,7 +1166,8 @@ static void get_metrics(cg_conn_t *c) {
     x.seals_queued = atomic_load(&st2->queued);
   }
   cg_buf_reset(&c->w->scratch);
-  if (cg_metrics_render(ms, n, &x, &c->w->scratch) != 0) {
+  if (cg_metrics_render(ms, n, &x, &c->w->scratch) != 0 ||
+      cg_upstream_metrics(c->w->srv->upstream, &c->w->scratch) != 0) {
     cg_conn_error(c, CG_EINTERNAL, NULL);
     return;
   }
@@ -985,9 +1177,8 @@ static void get_metrics(cg_conn_t *c) {
 
 /* ---- dispatch ------------------------------------------------------------------------ */
 
-void cg_routes_handle(cg_conn_t *c) {
+static void route(cg_conn_t *c, char *q) {
   cg_request_t *r = &c->req;
-  char *q = strchr(r->url, '?');
   size_t plen = q ? (size_t)(q - r->url) : r->url_len;
   const char *path = r->url;
   int get = r->method == HTTP_GET || r->method == HTTP_HEAD;
@@ -1068,6 +1259,19 @@ void cg_routes_handle(cg_conn_t *c) {
   case CG_ROUTE_METRICS:
     get_metrics(c);
     break;
+  }
+}
+
+void cg_routes_handle(cg_conn_t *c) {
+  char *q = strchr(c->req.url, '?');
+  route(c, q);
+  /* The request may run again after a wait (a seal check, an upstream
+   * fetch): it must find its target as it came. */
+  if (q != NULL)
+    *q = '?';
+  if (!c->suspended && c->up_result != NULL) {
+    cg_upresult_release(c->up_result);
+    c->up_result = NULL;
   }
 }
 

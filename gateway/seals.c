@@ -10,6 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
+#include "core/cert.h"
 #include "core/ident.h"
 #include "core/store.h"
 #include "gateway/worker.h"
@@ -19,7 +22,7 @@
 #define SCAN_BATCH 256    /* stale records read per snapshot by the scanner */
 #define WRITE_BATCH 4096  /* verdicts per write transaction */
 
-enum { JOB_RECORD, JOB_PRESENTED };
+enum { JOB_RECORD, JOB_PRESENTED, JOB_FILL, JOB_FEED, JOB_FILL_HOLDER };
 
 struct job {
   int kind;
@@ -34,15 +37,10 @@ struct job {
   cg_worker_t *w;
   cg_seals_done_cb done;
   void *arg;
+  int source;  /* fills and feeds: the tier's record source */
+  int holder_type; /* holder fills: the holder asked for (in ident: the code) */
+  char key[96]; /* feeds: the meta key of the tier's cursor */
   struct job *next;
-};
-
-struct reply {
-  cg_seals_done_cb done;
-  void *arg;
-  int reason;
-  uint32_t gen;
-  struct reply *next;
 };
 
 struct cg_seals {
@@ -149,35 +147,274 @@ int cg_seals_verify(cg_seals_t *s, cg_trust_t *trust, const char *body, size_t l
   return err;
 }
 
-/* ---- replies to workers ---------------------------------------------------------- */
-
-static void reply(cg_worker_t *w, cg_seals_done_cb done, void *arg, int reason, uint32_t gen) {
-  struct reply *r = calloc(1, sizeof *r);
-  if (r == NULL)
-    return; /* the request times out; nothing better can be done without memory */
-  r->done = done, r->arg = arg, r->reason = reason, r->gen = gen;
-  pthread_mutex_lock(&w->reply_mu);
-  if (w->reply_tail)
-    ((struct reply *)w->reply_tail)->next = r;
-  else
-    w->reply_head = r;
-  w->reply_tail = r;
-  pthread_mutex_unlock(&w->reply_mu);
-  uv_async_send(&w->replies);
+int cg_seals_fill(cg_seals_t *s, cg_trust_t *trust, const char *json, size_t len, const char *ident,
+                  size_t ilen, int source, cg_worker_t *w, cg_seals_done_cb done, void *arg) {
+  struct job *j;
+  int err;
+  if (ilen > CG_IDENT_MAX || (j = job_new(trust, json, len)) == NULL)
+    return CG_ENOMEM;
+  j->kind = JOB_FILL;
+  memcpy(j->ident, ident, ilen);
+  j->ident_len = ilen;
+  j->source = source;
+  j->w = w, j->done = done, j->arg = arg;
+  if ((err = push(s, j, 0)) != 0)
+    job_free(j);
+  return err;
 }
 
-void cg_seals_deliver(cg_worker_t *w) {
-  struct reply *r;
-  pthread_mutex_lock(&w->reply_mu);
-  r = w->reply_head;
-  w->reply_head = w->reply_tail = NULL;
-  pthread_mutex_unlock(&w->reply_mu);
-  while (r != NULL) {
-    struct reply *next = r->next;
-    r->done(r->arg, r->reason, r->gen);
-    free(r);
-    r = next;
+int cg_seals_fill_holder(cg_seals_t *s, cg_trust_t *trust, const char *json, size_t len,
+                         int holder_type, const char *code, int source, cg_worker_t *w,
+                         cg_seals_done_cb done, void *arg) {
+  struct job *j;
+  int err;
+  if (strlen(code) > CG_IDENT_MAX || (j = job_new(trust, json, len)) == NULL)
+    return CG_ENOMEM;
+  j->kind = JOB_FILL_HOLDER;
+  j->ident_len = strlen(code);
+  memcpy(j->ident, code, j->ident_len + 1);
+  j->holder_type = holder_type;
+  j->source = source;
+  j->w = w, j->done = done, j->arg = arg;
+  if ((err = push(s, j, 0)) != 0)
+    job_free(j);
+  return err;
+}
+
+int cg_seals_feed(cg_seals_t *s, cg_trust_t *trust, const char *json, size_t len, int source,
+                  const char *cursor_key, cg_worker_t *w, cg_seals_done_cb done, void *arg) {
+  struct job *j;
+  int err;
+  if (strlen(cursor_key) >= sizeof j->key || (j = job_new(trust, json, len)) == NULL)
+    return CG_ENOMEM;
+  j->kind = JOB_FEED;
+  j->source = source;
+  snprintf(j->key, sizeof j->key, "%s", cursor_key);
+  j->w = w, j->done = done, j->arg = arg;
+  if ((err = push(s, j, 0)) != 0)
+    job_free(j);
+  return err;
+}
+
+void cg_fill_free(cg_fill_t *f) {
+  if (f != NULL) {
+    free(f->rec);
+    free(f);
   }
+}
+
+/* ---- platform answers: parse, check the seal, encode ------------------------------ */
+
+/* Makes a record of one certificate object from a platform: fill->err is 0
+ * and fill->rec its encoding when the object is a valid certificate (of
+ * ident, when given) whose seal verifies. */
+static void make_record(cg_seal_verifier_t *ver, uint32_t gen, const cJSON *obj, int revoked,
+                        const char *ident, size_t ilen, int holder_type, const char *holder,
+                        int source, cg_fill_t *f) {
+  cg_buf_t body, out;
+  cg_cert_meta_t meta;
+  cg_seal_t seal;
+  cg_record_t r;
+  cg_why_t why = {0};
+  int err;
+
+  cg_buf_init(&body, CG_CERT_BODY_MAX);
+  cg_buf_init(&out, CG_CERT_BODY_MAX + 1024);
+  if ((err = cg_cert_from_json(obj, &body, &meta, &seal, &why)) != 0) {
+    f->err = err;
+    snprintf(f->why, sizeof f->why, "%s", why.text);
+    goto done;
+  }
+  if (ident != NULL && (strlen(meta.identifier) != ilen || memcmp(meta.identifier, ident, ilen))) {
+    f->err = CG_EBADREQ;
+    snprintf(f->why, sizeof f->why, "the answer is another certificate");
+    goto done;
+  }
+  if (holder != NULL && (meta.holder_type != holder_type || strcmp(meta.holder_code, holder))) {
+    f->err = CG_EBADREQ;
+    snprintf(f->why, sizeof f->why, "the answer is another holder's certificate");
+    goto done;
+  }
+  f->reason = ver ? cg_seal_verify(ver, body.base, body.len, &seal, meta.issued)
+                  : CG_SEAL_MALFORMED_SEAL;
+  if (f->reason != CG_SEAL_OK) {
+    f->err = CG_EBADREQ;
+    snprintf(f->why, sizeof f->why, "its seal does not verify: %s",
+             cg_seal_reason_name(f->reason));
+    goto done;
+  }
+  memset(&r, 0, sizeof r);
+  r.status = (uint8_t)(revoked ? CG_CERT_REVOKED : meta.status);
+  r.flags = revoked && meta.status != CG_CERT_REVOKED ? CG_RECORD_REVOKED_LATER : 0;
+  r.seal_state = CG_SEAL_VERIFIED;
+  r.trust_gen = gen;
+  r.source = (uint8_t)source;
+  r.holder_type = (uint8_t)meta.holder_type;
+  r.issued = meta.issued;
+  r.effective = meta.effective;
+  r.expiring = meta.expiring;
+  r.fetched_at = (uint64_t)time(NULL);
+  cg_record_holder_key(meta.holder_type, meta.holder_code, strlen(meta.holder_code), r.holder_key);
+  r.body = body.base;
+  r.body_len = (uint32_t)body.len;
+  r.seal_alg = (uint8_t)seal.alg;
+  r.signer = seal.signer;
+  r.sig = seal.sig;
+  r.sig_len = seal.sig_len;
+  if ((err = cg_record_encode(&r, &out)) != 0 || (f->rec = malloc(out.len)) == NULL) {
+    f->err = err ? err : CG_ENOMEM;
+    snprintf(f->why, sizeof f->why, "cannot encode the record");
+    goto done;
+  }
+  memcpy(f->rec, out.base, out.len);
+  f->len = out.len;
+  snprintf(f->ident, sizeof f->ident, "%s", meta.identifier);
+  f->err = 0;
+done:
+  cg_buf_free(&body);
+  cg_buf_free(&out);
+}
+
+/* {"certificate": {…}, "revoked": true?} for the identifier asked. */
+static cg_fill_t *run_fill(cg_seals_t *s, cg_seal_verifier_t *ver, const struct job *j) {
+  cg_fill_t *f = calloc(1, sizeof *f);
+  cJSON *doc, *cert;
+  if (f == NULL)
+    return NULL;
+  doc = cJSON_ParseWithLength(j->body, j->body_len);
+  cert = cJSON_GetObjectItemCaseSensitive(doc, "certificate");
+  if (!cJSON_IsObject(cert)) {
+    f->err = CG_EBADREQ;
+    snprintf(f->why, sizeof f->why, "the answer is not {\"certificate\": {…}}");
+  } else {
+    make_record(ver, cg_trust_generation(j->trust), cert,
+                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "revoked")), j->ident,
+                j->ident_len, 0, NULL, j->source, f);
+    if (f->err == 0)
+      cg_writer_fill(s->srv->writer, f->ident, strlen(f->ident), f->rec, f->len);
+  }
+  cJSON_Delete(doc);
+  return f;
+}
+
+/* {"certificates": [{…}, …]} for the holder asked: each certificate of that
+ * holder whose seal verifies is stored and returned, as entries of
+ * u16 identifier length, identifier, u32 record length, record; others are
+ * left out and counted (f->changes[3]). */
+static cg_fill_t *run_fill_holder(cg_seals_t *s, cg_seal_verifier_t *ver, const struct job *j) {
+  cg_fill_t *f = calloc(1, sizeof *f);
+  cJSON *doc, *list, *cert;
+  cg_buf_t out;
+  if (f == NULL)
+    return NULL;
+  cg_buf_init(&out, 64u << 20);
+  doc = cJSON_ParseWithLength(j->body, j->body_len);
+  list = cJSON_GetObjectItemCaseSensitive(doc, "certificates");
+  if (!cJSON_IsArray(list)) {
+    f->err = CG_EBADREQ;
+    snprintf(f->why, sizeof f->why, "the answer is not {\"certificates\": […]}");
+    goto done;
+  }
+  cJSON_ArrayForEach(cert, list) {
+    cg_fill_t one = {0};
+    make_record(ver, cg_trust_generation(j->trust), cert,
+                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cert, "revoked")), NULL, 0,
+                j->holder_type, j->ident, j->source, &one);
+    if (one.err == 0) {
+      uint16_t il = (uint16_t)strlen(one.ident);
+      uint32_t rl = (uint32_t)one.len;
+      if (cg_buf_append(&out, &il, 2) != 0 || cg_buf_append(&out, one.ident, il) != 0 ||
+          cg_buf_append(&out, &rl, 4) != 0 || cg_buf_append(&out, one.rec, one.len) != 0) {
+        free(one.rec);
+        break;
+      }
+      cg_writer_fill(s->srv->writer, one.ident, il, one.rec, one.len);
+      f->changes[1]++;
+    } else {
+      f->changes[3]++;
+      snprintf(f->why, sizeof f->why, "%s", one.why);
+    }
+    free(one.rec);
+  }
+  /* Only bad certificates: the platform's answer was of no use. */
+  if (f->changes[1] == 0 && f->changes[3] > 0)
+    f->err = CG_EBADREQ;
+  if (out.len > 0 && (f->rec = malloc(out.len)) != NULL) {
+    memcpy(f->rec, out.base, out.len);
+    f->len = out.len;
+  }
+done:
+  cg_buf_free(&out);
+  cJSON_Delete(doc);
+  return f;
+}
+
+/* A page of a change feed: revocations filed, new and updated versions of
+ * certificates the store holds replaced (their seals checked first), and
+ * the cursor filed after them. The reply carries the cursor to poll from
+ * next (in f->ident) and, in f->reason, whether more is waiting. */
+static cg_fill_t *run_feed(cg_seals_t *s, cg_seal_verifier_t *ver, cg_store_reader_t **rd,
+                           const struct job *j) {
+  cg_fill_t *f = calloc(1, sizeof *f);
+  cJSON *doc, *changes, *cursor, *ch;
+  if (f == NULL)
+    return NULL;
+  doc = cJSON_ParseWithLength(j->body, j->body_len);
+  changes = cJSON_GetObjectItemCaseSensitive(doc, "changes");
+  cursor = cJSON_GetObjectItemCaseSensitive(doc, "cursor");
+  if (!cJSON_IsArray(changes) || !cJSON_IsString(cursor) || strlen(cursor->valuestring) == 0 ||
+      strlen(cursor->valuestring) > 64) {
+    f->err = CG_EBADREQ;
+    snprintf(f->why, sizeof f->why, "the feed answer is not {\"changes\": […], \"cursor\": …}");
+    goto done;
+  }
+  if (*rd == NULL && cg_store_reader_open(s->srv->store, rd) != 0) {
+    f->err = CG_ESTORE;
+    goto done;
+  }
+  cJSON_ArrayForEach(ch, changes) {
+    const cJSON *op = cJSON_GetObjectItemCaseSensitive(ch, "op");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(ch, "certificateIdentifier");
+    const cJSON *cert = cJSON_GetObjectItemCaseSensitive(ch, "certificate");
+    if (!cJSON_IsString(op))
+      continue;
+    if (strcmp(op->valuestring, "revoked") == 0 && cJSON_IsString(id)) {
+      cg_writer_revoke(s->srv->writer, id->valuestring, strlen(id->valuestring));
+      f->changes[0]++;
+    } else if ((strcmp(op->valuestring, "new") == 0 || strcmp(op->valuestring, "updated") == 0) &&
+               cJSON_IsObject(cert)) {
+      const cJSON *cid = cJSON_GetObjectItemCaseSensitive(cert, "certificateIdentifier");
+      cg_record_t old;
+      cg_fill_t one = {0};
+      int held;
+      if (!cJSON_IsString(cid))
+        continue;
+      /* Only copies certgw holds are kept current; others are fetched when
+       * asked for (a feed may carry a whole province). */
+      if (cg_store_reader_begin(*rd) != 0)
+        continue;
+      held = cg_store_cert_get(*rd, cid->valuestring, strlen(cid->valuestring), &old) == 0;
+      cg_store_reader_end(*rd);
+      if (!held) {
+        f->changes[2]++;
+        continue;
+      }
+      make_record(ver, cg_trust_generation(j->trust), cert, 0, NULL, 0, 0, NULL, j->source, &one);
+      if (one.err == 0) {
+        cg_writer_fill(s->srv->writer, one.ident, strlen(one.ident), one.rec, one.len);
+        f->changes[1]++;
+      } else {
+        f->changes[3]++; /* a bad version is not stored: the old one stays */
+      }
+      free(one.rec);
+    }
+  }
+  cg_writer_meta(s->srv->writer, j->key, cursor->valuestring, strlen(cursor->valuestring));
+  snprintf(f->ident, sizeof f->ident, "%s", cursor->valuestring);
+  f->reason = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "more"));
+done:
+  cJSON_Delete(doc);
+  return f;
 }
 
 /* ---- verifier threads -------------------------------------------------------------- */
@@ -191,6 +428,7 @@ static void *verifier_main(void *arg) {
   cg_seals_t *s = arg;
   cg_seal_verifier_t *ver = NULL;
   cg_trust_t *bound = NULL; /* the trust store ver was made for (a reference) */
+  cg_store_reader_t *rd = NULL; /* for change feeds */
 
   for (;;) {
     struct job *j;
@@ -225,6 +463,19 @@ static void *verifier_main(void *arg) {
       ver = NULL;
       cg_seal_verifier_new(bound, &ver);
     }
+    if (j->kind == JOB_FILL || j->kind == JOB_FEED || j->kind == JOB_FILL_HOLDER) {
+      cg_fill_t *f = j->kind == JOB_FILL          ? run_fill(s, ver, j)
+                     : j->kind == JOB_FILL_HOLDER ? run_fill_holder(s, ver, j)
+                                                  : run_feed(s, ver, &rd, j);
+      if (f == NULL || cg_worker_post(j->w, j->done, j->arg, f ? f->err : CG_ENOMEM, 0, f) != 0) {
+        /* Without memory to say so the waiters would hang: this cannot be
+         * recovered from, and a gateway that hangs silently is worse. */
+        fprintf(stderr, "certgw: out of memory answering an upstream fill\n");
+        abort();
+      }
+      job_free(j);
+      continue;
+    }
     gen = cg_trust_generation(j->trust);
     reason = ver ? cg_seal_verify(ver, j->body, j->body_len, &j->seal, j->issued)
                  : CG_SEAL_MALFORMED_SEAL;
@@ -232,11 +483,12 @@ static void *verifier_main(void *arg) {
     if (j->kind == JOB_RECORD)
       file_verdict(s, j, reason, gen);
     if (j->w != NULL)
-      reply(j->w, j->done, j->arg, reason, gen);
+      cg_worker_post(j->w, j->done, j->arg, reason, gen, NULL);
     job_free(j);
   }
   cg_seal_verifier_free(ver);
   cg_trust_free(bound);
+  cg_store_reader_close(rd);
   return NULL;
 }
 

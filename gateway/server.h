@@ -51,7 +51,8 @@ typedef struct cg_server {
   uint64_t started_ms;   /* uv_hrtime at start, ms */
   cg_worker_t **workers;
   struct cg_seals *seals; /* verifier threads and the re-check scanner */
-  struct cg_writer *writer; /* the one LMDB writer: verdicts, audit records */
+  struct cg_writer *writer; /* the one LMDB writer: verdicts, audit records, fills */
+  struct cg_upstream *upstream; /* the platforms asked on a miss (upstream.h) */
   uint8_t audit_key[32];  /* from the store's meta (audit.h) */
   char trusted_proxies[16][64]; /* peers whose X-Forwarded-For is believed */
   int ntrusted;

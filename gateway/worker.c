@@ -20,6 +20,7 @@
 #include "core/error.h"
 #include "gateway/conn.h"
 #include "gateway/seals.h"
+#include "gateway/upstream.h"
 
 #define SWEEP_MS 100
 
@@ -116,13 +117,54 @@ static void apply_state(cg_worker_t *w) {
   if (w->nconns == 0 && !atomic_load(&w->done)) {
     atomic_store(&w->done, 1);
     cg_worker_flush_log(w);
+    cg_upstream_worker_stop(srv->upstream, w);
     uv_walk(&w->loop, close_walk_cb, NULL);
   }
 }
 
 static void on_wake(uv_async_t *a) { apply_state(a->data); }
 
-static void on_replies(uv_async_t *a) { cg_seals_deliver(a->data); }
+/* ---- work from other threads ------------------------------------------------ */
+
+struct post {
+  cg_worker_fn fn;
+  void *arg, *p;
+  int a;
+  uint32_t b;
+  struct post *next;
+};
+
+int cg_worker_post(cg_worker_t *w, cg_worker_fn fn, void *arg, int a, uint32_t b, void *p) {
+  struct post *r = malloc(sizeof *r);
+  if (r == NULL)
+    return CG_ENOMEM;
+  r->fn = fn, r->arg = arg, r->a = a, r->b = b, r->p = p, r->next = NULL;
+  pthread_mutex_lock(&w->reply_mu);
+  if (w->reply_tail)
+    ((struct post *)w->reply_tail)->next = r;
+  else
+    w->reply_head = r;
+  w->reply_tail = r;
+  pthread_mutex_unlock(&w->reply_mu);
+  /* uv_async_send coalesces: one wake-up runs every post queued by then. */
+  uv_async_send(&w->replies);
+  return 0;
+}
+
+static void on_replies(uv_async_t *a) {
+  cg_worker_t *w = a->data;
+  struct post *r;
+  pthread_mutex_lock(&w->reply_mu);
+  r = w->reply_head;
+  w->reply_head = w->reply_tail = NULL;
+  pthread_mutex_unlock(&w->reply_mu);
+  while (r != NULL) {
+    struct post *next = r->next;
+    r->fn(r->arg, r->a, r->b, r->p);
+    free(r);
+    r = next;
+  }
+}
 
 static void on_sweep(uv_timer_t *t) {
   cg_worker_t *w = t->data;
@@ -143,6 +185,7 @@ static void *run(void *arg) {
   cg_worker_t *w = arg;
   uv_run(&w->loop, UV_RUN_DEFAULT);
   cg_worker_flush_log(w);
+  cg_upstream_worker_free(w->srv->upstream, w);
   return NULL;
 }
 
@@ -175,6 +218,13 @@ int cg_worker_start(cg_worker_t *w, cg_server_t *srv, int id, int fd) {
   w->now_ms = uv_now(&w->loop);
   refresh_date(w);
   atomic_store(&w->seen_gen, atomic_load(&srv->rt)->gen);
+  {
+    cg_why_t why;
+    if ((rc = cg_upstream_worker_start(srv->upstream, w, &why)) != 0) {
+      fprintf(stderr, "certgw: %s\n", why.text);
+      return rc;
+    }
+  }
   if (pthread_create(&w->thread, NULL, run, w) != 0)
     return CG_EINTERNAL;
   return 0;

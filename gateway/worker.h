@@ -15,6 +15,9 @@
 
 typedef struct cg_conn cg_conn_t;
 
+/* Work another thread hands to a worker: fn(arg, a, b, p) runs on its loop. */
+typedef void (*cg_worker_fn)(void *arg, int a, uint32_t b, void *p);
+
 struct cg_worker {
   int id;
   cg_server_t *srv;
@@ -24,7 +27,7 @@ struct cg_worker {
   int listen_fd;
   int listening;
   uv_async_t wake;    /* the main thread's nudge: state or config changed */
-  uv_async_t replies; /* verdicts from the seal verifiers (seals.c) */
+  uv_async_t replies; /* work handed over by other threads (cg_worker_post) */
   pthread_mutex_t reply_mu;
   void *reply_head, *reply_tail;
   uv_timer_t sweep;   /* timeouts, the Date header, log flushing */
@@ -54,6 +57,11 @@ int cg_worker_start(cg_worker_t *w, cg_server_t *srv, int id, int fd);
 
 /* Asks the worker (from any thread) to look at the server's state again. */
 void cg_worker_wake(cg_worker_t *w);
+
+/* Queues fn(arg, a, b, p) to run on w's loop: the one way other threads
+ * (verifiers, the upstream fetches of other workers) hand work to a worker.
+ * Returns 0 or CG_ENOMEM. */
+int cg_worker_post(cg_worker_t *w, cg_worker_fn fn, void *arg, int a, uint32_t b, void *p);
 
 /* Writes out pending access log lines (worker thread). */
 void cg_worker_flush_log(cg_worker_t *w);

@@ -15,7 +15,7 @@
                               commit, within the 100 ms a crash may lose */
 #define QUEUE_MAX 262144    /* audit records waiting; beyond, requests are refused */
 
-enum { ITEM_VERDICT, ITEM_AUDIT };
+enum { ITEM_VERDICT, ITEM_AUDIT, ITEM_FILL, ITEM_REVOKE, ITEM_META };
 
 struct item {
   int kind;
@@ -28,6 +28,9 @@ struct item {
   uint32_t gen;
   /* audit */
   cg_audit_t *audit;
+  /* fill (an encoded record), meta (a value under ident as the key) */
+  void *data;
+  size_t data_len;
 };
 
 struct cg_writer {
@@ -100,6 +103,64 @@ int cg_writer_audit(cg_writer_t *w, const cg_audit_t *a) {
   return 0;
 }
 
+static int file_audit(cg_writer_t *w, cg_store_writer_t *tx, cg_audit_t *a);
+
+static int enqueue_data(cg_writer_t *w, int kind, const char *key, size_t klen, const void *data,
+                        size_t len) {
+  struct item *it = klen <= CG_IDENT_MAX ? calloc(1, sizeof *it) : NULL;
+  if (it == NULL || (len > 0 && (it->data = malloc(len)) == NULL)) {
+    free(it);
+    return CG_ENOMEM;
+  }
+  it->kind = kind;
+  memcpy(it->ident, key, klen);
+  it->ident_len = klen;
+  if (len > 0)
+    memcpy(it->data, data, len);
+  it->data_len = len;
+  return enqueue(w, it);
+}
+
+int cg_writer_fill(cg_writer_t *w, const char *ident, size_t len, const void *rec, size_t reclen) {
+  return enqueue_data(w, ITEM_FILL, ident, len, rec, reclen);
+}
+
+int cg_writer_revoke(cg_writer_t *w, const char *ident, size_t len) {
+  return enqueue_data(w, ITEM_REVOKE, ident, len, NULL, 0);
+}
+
+int cg_writer_meta(cg_writer_t *w, const char *key, const void *val, size_t len) {
+  return enqueue_data(w, ITEM_META, key, strlen(key), val, len);
+}
+
+/* One item of a group. A record that is gone is not an error: a verdict or
+ * a revocation for it has nothing left to change. */
+static int file_item(cg_writer_t *w, cg_store_writer_t *tx, struct item *it) {
+  int err = 0;
+  switch (it->kind) {
+  case ITEM_VERDICT:
+    cg_store_cert_set_seal(tx, it->ident, it->ident_len, it->etag,
+                           it->reason == CG_SEAL_OK ? CG_SEAL_VERIFIED : CG_SEAL_INVALID,
+                           it->reason, it->gen);
+    atomic_fetch_add(&w->stats.verdicts, 1);
+    return 0;
+  case ITEM_AUDIT:
+    return file_audit(w, tx, it->audit);
+  case ITEM_FILL:
+    err = cg_store_cert_put(tx, it->ident, it->ident_len, it->data, it->data_len, NULL);
+    atomic_fetch_add(&w->stats.fills, 1);
+    break;
+  case ITEM_REVOKE:
+    err = cg_store_cert_revoke(tx, it->ident, it->ident_len);
+    atomic_fetch_add(&w->stats.revocations, 1);
+    break;
+  case ITEM_META:
+    err = cg_store_put(tx, CG_DB_META, it->ident, it->ident_len, it->data, it->data_len);
+    break;
+  }
+  return err == CG_ENOTFOUND || err == CG_ERECORD ? 0 : err;
+}
+
 static int file_audit(cg_writer_t *w, cg_store_writer_t *tx, cg_audit_t *a) {
   uint8_t key[CG_AUDIT_KEY_LEN];
   int err;
@@ -166,25 +227,19 @@ static void *run(void *arg) {
       for (; batch != NULL && n < GROUP_MAX && !err; n++) {
         struct item *it = batch;
         batch = it->next;
-        if (it->kind == ITEM_VERDICT) {
-          cg_store_cert_set_seal(tx, it->ident, it->ident_len, it->etag,
-                                 it->reason == CG_SEAL_OK ? CG_SEAL_VERIFIED : CG_SEAL_INVALID,
-                                 it->reason, it->gen);
-          nv++;
-        } else {
-          err = file_audit(w, tx, it->audit);
-          na++;
-        }
+        err = file_item(w, tx, it);
+        nv += it->kind != ITEM_AUDIT;
+        na += it->kind == ITEM_AUDIT;
         free(it->audit);
+        free(it->data);
         free(it);
       }
       if (err == 0 && (err = cg_store_write_commit(tx)) == 0) {
-        atomic_fetch_add(&w->stats.verdicts, nv);
         atomic_fetch_add(&w->stats.audits, na);
         atomic_fetch_add(&w->stats.commits, 1);
       } else {
         if (err != 0)
-          fprintf(stderr, "certgw: writer: %llu audit records and %llu verdicts not filed: %s\n",
+          fprintf(stderr, "certgw: writer: %llu audit records and %llu other items not filed: %s\n",
                   (unsigned long long)na, (unsigned long long)nv, cg_strerror(err));
         atomic_fetch_add(&w->stats.failures, 1);
       }
@@ -193,6 +248,7 @@ static void *run(void *arg) {
       struct item *it = batch;
       batch = it->next;
       free(it->audit);
+      free(it->data);
       free(it);
     }
   }

@@ -1,7 +1,8 @@
 /* writer.h — the process's one LMDB writer.
  *
- * A thread that files what other threads hand it: seal verdicts (seals.c)
- * and audit records (routes.c). Whatever has arrived goes into one write
+ * A thread that files what other threads hand it: seal verdicts (seals.c),
+ * audit records (routes.c), fills and revocations from upstream
+ * (upstream.c). Whatever has arrived goes into one write
  * transaction, committed and synced: while a commit syncs, the next group
  * gathers, so records are durable within one commit of being handed over
  * (docs/audit.md). On stop everything handed over is filed first.
@@ -29,8 +30,18 @@ void cg_writer_verdict(cg_writer_t *w, const char *ident, size_t len, uint64_t e
  * the queue is at its bound (the caller refuses the request). */
 int cg_writer_audit(cg_writer_t *w, const cg_audit_t *a);
 
+/* Queue an encoded record to store under ident (a fill from upstream),
+ * replacing what is there. Returns 0 or CG_ENOMEM. */
+int cg_writer_fill(cg_writer_t *w, const char *ident, size_t len, const void *rec, size_t reclen);
+/* Queue a revocation by the issuing platform (cg_store_cert_revoke). */
+int cg_writer_revoke(cg_writer_t *w, const char *ident, size_t len);
+/* Queue a meta value (a feed cursor). Items are filed in the order queued,
+ * so a cursor queued after the changes it covers is never stored without
+ * them. */
+int cg_writer_meta(cg_writer_t *w, const char *key, const void *val, size_t len);
+
 typedef struct cg_writer_stats {
-  _Atomic uint64_t verdicts, audits, commits, failures;
+  _Atomic uint64_t verdicts, audits, fills, revocations, commits, failures;
 } cg_writer_stats_t;
 cg_writer_stats_t *cg_writer_stats(cg_writer_t *w);
 

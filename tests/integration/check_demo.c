@@ -5,20 +5,28 @@
  * it, that signer chains to the demo CA in the trust store and may sign
  * (digitalSignature), the holder index files it, and demo.json lists only
  * certificates that are present and valid, and venues whose keys match.
+ * The upstream data sets hold only certificates that are valid, sealed by
+ * a stored signer and in neither the store nor the other set; demo.json's
+ * simulator commands agree with certgw.conf's tiers; the TLS server
+ * certificate verifies, for both of its names, against ca.pem only.
  *
  * usage: check_demo DIR        exit 0 when all holds, 1 with reasons else.
  */
 #include <cjson/cJSON.h>
 #include <mbedtls/base64.h>
+#include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/x509_crt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/cert.h"
+#include "core/config.h"
 #include "core/ident.h"
 #include "core/record.h"
 #include "core/store.h"
@@ -163,6 +171,240 @@ static cJSON *read_json(const char *path) {
   return o;
 }
 
+/* ---- upstream ------------------------------------------------------------------- */
+
+/* Verifies a seal over body with the signer certificate the store holds
+ * under the hex fingerprint signer_hex. Returns a reason, or NULL. */
+static const char *seal_check(struct ctx *c, const char *body, size_t body_len,
+                              const char *sig_b64, const char *signer_hex) {
+  uint8_t fpr[32], hash[32], raw[CG_SEAL_SIG_MAX];
+  size_t raw_len = 0;
+  cg_slice_t der;
+  mbedtls_x509_crt crt;
+  uint32_t flags = 0;
+  const char *why = NULL;
+
+  if (strlen(signer_hex) != 64)
+    return "signer is not 64 hex digits";
+  for (int i = 0; i < 32; i++)
+    if (sscanf(signer_hex + 2 * i, "%2hhx", &fpr[i]) != 1)
+      return "signer is not hex";
+  if (cg_store_get(c->r, CG_DB_SIGNER, fpr, sizeof fpr, &der) != 0)
+    return "signer not in the store";
+  mbedtls_x509_crt_init(&crt);
+  mbedtls_sha256_ret((const unsigned char *)body, body_len, hash, 0);
+  if (mbedtls_x509_crt_parse_der(&crt, (const unsigned char *)der.base, der.len) != 0)
+    why = "signer certificate does not parse";
+  else if (mbedtls_x509_crt_verify(&crt, &c->ca, NULL, NULL, &flags, NULL, NULL) != 0)
+    why = "signer does not chain to the demo CA";
+  else if (mbedtls_base64_decode(raw, sizeof raw, &raw_len, (const unsigned char *)sig_b64,
+                                 strlen(sig_b64)) != 0)
+    why = "signature is not base64";
+  else if (mbedtls_pk_verify(&crt.pk, MBEDTLS_MD_SHA256, hash, 32, raw, raw_len) != 0)
+    why = "seal does not verify";
+  mbedtls_x509_crt_free(&crt);
+  return why;
+}
+
+/* A set of identifiers, to check the upstream sets are disjoint. */
+typedef struct idset {
+  char **ids;
+  size_t n, cap;
+} idset_t;
+
+static int idset_has(const idset_t *s, const char *id) {
+  for (size_t i = 0; i < s->n; i++)
+    if (!strcmp(s->ids[i], id))
+      return 1;
+  return 0;
+}
+
+static void idset_free(idset_t *s) {
+  for (size_t i = 0; i < s->n; i++)
+    free(s->ids[i]);
+  free(s->ids);
+}
+
+/* Checks DIR/upstream/NAME.jsonl: every line a usable certificate (checks
+ * as in check_one, from the JSON), sealed by a stored signer, in neither
+ * the store nor `other`. Its identifiers go into `ids`. */
+static void check_upstream_set(struct ctx *c, const char *dir, const char *name,
+                               const idset_t *other, idset_t *ids) {
+  char path[4096], *line = NULL;
+  size_t cap = 0, lineno = 0;
+  ssize_t len;
+  FILE *f;
+
+  snprintf(path, sizeof path, "%s/upstream/%s.jsonl", dir, name);
+  if ((f = fopen(path, "r")) == NULL) {
+    FAIL("cannot read %s", path);
+    return;
+  }
+  while ((len = getline(&line, &cap, f)) > 0) {
+    cJSON *o, *seal;
+    const char *ident, *code, *expiring, *at = NULL;
+    cg_record_t rec;
+    int holder_type;
+
+    lineno++;
+    if ((o = cJSON_ParseWithLength(line, (size_t)len)) == NULL) {
+      FAIL("%s:%zu: not JSON", name, lineno);
+      continue;
+    }
+    ident = str(o, "certificateIdentifier");
+    code = str(o, "certificateHolderCode");
+    expiring = str(o, "certificateExpiringDate");
+    if (cg_ident_parse(ident, strlen(ident), NULL, NULL) != 0)
+      FAIL("%s:%zu: identifier %s fails its check", name, lineno, ident);
+    holder_type = cg_ident_holder_type(str(o, "certificateHolderTypeCode"), 3);
+    if (holder_type < 0 || cg_ident_holder_validate(holder_type, code, strlen(code), NULL) != 0)
+      FAIL("%s: holder code %s fails its check", ident, code);
+    if (cg_ident_uscc_validate(str(o, "certificateIssuingAuthorityCode"), 18, NULL) != 0)
+      FAIL("%s: issuing authority code fails its check", ident);
+    if (strcmp(str(o, "status"), "valid") != 0 ||
+        (unsigned long)atol(str(o, "certificateIssuedDate")) > c->today ||
+        (expiring[0] != '\0' && (unsigned long)atol(expiring) < c->today))
+      FAIL("%s: in %s but not valid and in date", ident, name);
+    if (cg_store_cert_get(c->r, ident, strlen(ident), &rec) == 0)
+      FAIL("%s: in %s and in the store", ident, name);
+    if (idset_has(other, ident) || idset_has(ids, ident))
+      FAIL("%s: in %s twice, or in both platforms' sets", ident, name);
+    if (ids->n == ids->cap) {
+      ids->cap = ids->cap ? 2 * ids->cap : 256;
+      ids->ids = realloc(ids->ids, ids->cap * sizeof *ids->ids);
+    }
+    ids->ids[ids->n++] = strdup(ident);
+    /* The export form: the canonical body with the seal as its last member. */
+    for (const char *p = strstr(line, ",\"seal\":"); p; p = strstr(p + 1, ",\"seal\":"))
+      at = p;
+    seal = cJSON_GetObjectItemCaseSensitive(o, "seal");
+    if (at == NULL || seal == NULL) {
+      FAIL("%s: no seal", ident);
+    } else {
+      size_t body_len = (size_t)(at - line) + 1;
+      char *body = malloc(body_len);
+      const char *why;
+      memcpy(body, line, body_len - 1);
+      body[body_len - 1] = '}';
+      why = seal_check(c, body, body_len, str(seal, "signature"), str(seal, "signer"));
+      if (why != NULL)
+        FAIL("%s (%s): %s", ident, name, why);
+      free(body);
+    }
+    cJSON_Delete(o);
+  }
+  free(line);
+  fclose(f);
+  if (lineno < 50)
+    FAIL("%s.jsonl holds %zu certificates (want at least 50)", name, lineno);
+}
+
+/* demo.json's upstream.NAME against certgw.conf's [upstream NAME] (tier
+ * number k) and the data set. */
+static void check_upstream_json(const cJSON *demo, const cg_config_t *cfg, int k,
+                                const char *name, const char *dir, const idset_t *ids) {
+  const cJSON *up = cJSON_GetObjectItemCaseSensitive(demo, "upstream");
+  const cJSON *u = cJSON_GetObjectItemCaseSensitive(up, name);
+  const cJSON *argv = cJSON_GetObjectItemCaseSensitive(u, "command"), *e;
+  const char *want[] = {"--name", name, "--listen", str(u, "listen"), "--data", NULL,
+                        "--access-id", NULL, "--token", NULL};
+  char listen[160], data[PATH_MAX], real[PATH_MAX], path[4096];
+  const cg_tier_t *t = cfg && k < cfg->ntiers ? &cfg->tiers[k] : NULL;
+  int n = 0, i = 0;
+
+  if (u == NULL || !cJSON_IsArray(argv)) {
+    FAIL("demo.json has no upstream.%s with a command", name);
+    return;
+  }
+  if (t == NULL || strcmp(t->name, name) != 0 || t->naddrs != 1 || t->addrs[0].tls || !t->feed) {
+    FAIL("certgw.conf: tier %d is not [upstream %s] with one http url and feed = yes", k + 1, name);
+    return;
+  }
+  snprintf(listen, sizeof listen, "%s:%u", t->addrs[0].host, t->addrs[0].port);
+  if (strcmp(listen, str(u, "listen")) != 0)
+    FAIL("upstream.%s listens on %s, certgw.conf asks %s", name, str(u, "listen"), listen);
+  snprintf(path, sizeof path, "%s/upstream/%s.jsonl", dir, name);
+  if (realpath(path, real) == NULL)
+    real[0] = '\0';
+  want[7] = t->access_id;
+  want[9] = t->token;
+  cJSON_ArrayForEach(e, argv) {
+    const char *a = cJSON_IsString(e) ? e->valuestring : "";
+    if (i == 0) {
+      const char *slash = strrchr(a, '/');
+      if (a[0] != '/' || slash == NULL || strcmp(slash, "/certgw-upstream-sim") != 0 ||
+          access(a, X_OK) != 0)
+        FAIL("upstream.%s: %s is not the absolute path of an executable certgw-upstream-sim",
+             name, a);
+    } else if (i == 6) {
+      if (a[0] != '/' || realpath(a, data) == NULL || strcmp(data, real) != 0)
+        FAIL("upstream.%s: --data %s is not %s", name, a, path);
+    } else if (i > 10 || want[i - 1] == NULL || strcmp(a, want[i - 1]) != 0) {
+      FAIL("upstream.%s: argument %d is \"%s\", want \"%s\"", name, i, a,
+           i <= 10 && want[i - 1] ? want[i - 1] : "(none)");
+    }
+    i++;
+  }
+  if (i != 11)
+    FAIL("upstream.%s: the command has %d words, want 11", name, i);
+  if (strlen(t->access_id) < 16 || strlen(t->token) < 32)
+    FAIL("upstream.%s: access id or token too short to be random", name);
+  cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(u, "certificates")) {
+    n++;
+    if (!cJSON_IsString(e) || !idset_has(ids, e->valuestring))
+      FAIL("upstream.%s certificate %s is not in %s.jsonl", name,
+           cJSON_IsString(e) ? e->valuestring : "?", name);
+  }
+  if (n == 0 || n > 100)
+    FAIL("upstream.%s lists %d certificates (want 1..100)", name, n);
+}
+
+/* What an mbedTLS client (certgw) sees of the TLS files. */
+static void check_tls(const char *dir) {
+  static const char *names[] = {"platform.test", "127.0.0.1"};
+  mbedtls_x509_crt ca, other, server;
+  mbedtls_pk_context key;
+  char path[4096];
+  uint32_t flags;
+
+  mbedtls_x509_crt_init(&ca);
+  mbedtls_x509_crt_init(&other);
+  mbedtls_x509_crt_init(&server);
+  mbedtls_pk_init(&key);
+  snprintf(path, sizeof path, "%s/upstream/tls/ca.pem", dir);
+  if (mbedtls_x509_crt_parse_file(&ca, path) != 0)
+    FAIL("%s does not parse", path);
+  snprintf(path, sizeof path, "%s/upstream/tls/other-ca.pem", dir);
+  if (mbedtls_x509_crt_parse_file(&other, path) != 0)
+    FAIL("%s does not parse", path);
+  snprintf(path, sizeof path, "%s/upstream/tls/server.pem", dir);
+  if (mbedtls_x509_crt_parse_file(&server, path) != 0)
+    FAIL("%s does not parse", path);
+  snprintf(path, sizeof path, "%s/upstream/tls/server.key", dir);
+  if (mbedtls_pk_parse_keyfile(&key, path, NULL) != 0)
+    FAIL("%s does not parse", path);
+  else if (mbedtls_pk_check_pair(&server.pk, &key) != 0)
+    FAIL("server.key is not the key of server.pem");
+  if (mbedtls_pk_get_type(&server.pk) != MBEDTLS_PK_ECKEY ||
+      mbedtls_pk_get_bitlen(&server.pk) != 256)
+    FAIL("server.pem's key is not EC P-256");
+  for (int i = 0; i < 2; i++) {
+    if (mbedtls_x509_crt_verify(&server, &ca, NULL, names[i], &flags, NULL, NULL) != 0)
+      FAIL("server.pem does not verify against ca.pem for %s (flags %#x)", names[i], flags);
+    if (mbedtls_x509_crt_verify(&server, &other, NULL, names[i], &flags, NULL, NULL) == 0)
+      FAIL("server.pem verifies against other-ca.pem");
+  }
+  if (mbedtls_x509_crt_verify(&server, &ca, NULL, "other.test", &flags, NULL, NULL) == 0)
+    FAIL("server.pem verifies for a name it does not carry");
+  if (mbedtls_x509_crt_check_extended_key_usage(&server, MBEDTLS_OID_SERVER_AUTH,
+                                                MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)) != 0)
+    FAIL("server.pem is not for serverAuth");
+  mbedtls_pk_free(&key);
+  mbedtls_x509_crt_free(&server);
+  mbedtls_x509_crt_free(&other);
+  mbedtls_x509_crt_free(&ca);
+}
+
 int main(int argc, char **argv) {
   char path[4096];
   cg_store_opts_t so = {.readonly = 1};
@@ -246,6 +488,23 @@ int main(int argc, char **argv) {
     }
     if (scopes != 3)
       FAIL("demo.json lacks a hotel or a department venue");
+
+    idset_t city = {0}, province = {0};
+    cg_config_t *cfg = NULL;
+    snprintf(path, sizeof path, "%s/certgw.conf", argv[1]);
+    if (cg_config_load(&cfg, path, &why) != 0)
+      FAIL("%s", why.text);
+    check_upstream_set(&c, argv[1], "city", &province, &city);
+    check_upstream_set(&c, argv[1], "province", &city, &province);
+    check_upstream_json(demo, cfg, 0, "city", argv[1], &city);
+    check_upstream_json(demo, cfg, 1, "province", argv[1], &province);
+    if (cfg != NULL && cfg->ntiers != 2)
+      FAIL("certgw.conf has %d upstream tiers, want 2", cfg->ntiers);
+    printf("check_demo: upstream: %zu city and %zu province certificates\n", city.n, province.n);
+    idset_free(&city);
+    idset_free(&province);
+    cg_config_free(cfg);
+    check_tls(argv[1]);
     cJSON_Delete(demo);
   }
   cg_store_reader_end(c.r);

@@ -41,6 +41,7 @@ P2=$(free_port $((P + 1)) "$P") || fail "no second free port"
 
 "$BIN/certctl" demo "$T/d" --count 2000 --port "$P" >"$T/demo.out" 2>&1 ||
   { cat "$T/demo.out" >&2; fail "certctl demo"; }
+strip_upstream "$T/d/certgw.conf" # the local store alone: gateway_upstream.sh tests the rest
 
 # start_gw NAME PORT ARGS...: certgw in the background, waiting for /healthz.
 start_gw() {

@@ -29,3 +29,9 @@ free_port() {
   TAKEN_PORTS="${TAKEN_PORTS:-} $p"
   echo "$p"
 }
+# strip_upstream CONF: removes the [upstream…] sections certctl demo writes,
+# for tests of the local store alone (a miss is then a plain 404 instead of
+# a question to platforms that nobody started).
+strip_upstream() {
+  awk '/^\[/ { skip = ($0 ~ /^\[upstream/) } !skip' "$1" >"$1.tmp" && mv "$1.tmp" "$1"
+}

@@ -152,6 +152,19 @@ static void test_example(void **state) {
   assert_int_equal(s->can_fetch, 1);
   assert_int_equal(s->can_list, 1);
   assert_int_equal(s->can_verify, 1);
+
+  /* [upstream] at its defaults; the tiers are commented out. */
+  assert_string_equal(c->up_purpose, "certificate verification");
+  assert_int_equal(c->up_deadline_ms, 3000);
+  assert_int_equal(c->up_negative_ttl_ms, 30000);
+  assert_int_equal(c->up_refresh_s, 86400);
+  assert_int_equal(c->up_retry_budget, 20);
+  assert_int_equal(c->up_breaker_failures, 5);
+  assert_int_equal(c->up_breaker_open_ms, 5000);
+  assert_int_equal(c->up_eject_ms, 10000);
+  assert_int_equal(c->up_feed_interval_ms, 5000);
+  assert_int_equal(c->up_pool, 8);
+  assert_int_equal(c->ntiers, 0);
   cg_config_free(c);
 }
 
@@ -221,6 +234,18 @@ static void test_defaults(void **state) {
   assert_int_equal(c->token_skew, 30);
   assert_int_equal(c->nscopes, 0);
   assert_null(cg_config_scope(c, "hotel"));
+  /* No [upstream] section: its defaults, and no tier to ask. */
+  assert_string_equal(c->up_purpose, "certificate verification");
+  assert_int_equal(c->up_deadline_ms, 3000);
+  assert_int_equal(c->up_negative_ttl_ms, 30000);
+  assert_int_equal(c->up_refresh_s, 86400);
+  assert_int_equal(c->up_retry_budget, 20);
+  assert_int_equal(c->up_breaker_failures, 5);
+  assert_int_equal(c->up_breaker_open_ms, 5000);
+  assert_int_equal(c->up_eject_ms, 10000);
+  assert_int_equal(c->up_feed_interval_ms, 5000);
+  assert_int_equal(c->up_pool, 8);
+  assert_int_equal(c->ntiers, 0);
   cg_config_free(c);
 }
 
@@ -580,6 +605,356 @@ static void test_scope_limits(void **state) {
   load_bad(f, text, 2 + 2 * CG_SCOPES_MAX + 2, "scopes");
 }
 
+/* ---- upstream platforms ------------------------------------------------------ */
+
+/* Loads text, checks it is refused with CG_ECONFIG and why names the file
+ * (no line: a missing url or ca_file is found after the whole file was
+ * read) and contains hint. */
+static void load_bad_tier(fixture_t *f, const char *text, const char *hint) {
+  cg_config_t *c = (cg_config_t *)f;
+  cg_why_t why = {{0}};
+  char prefix[700];
+
+  write_conf(f, text);
+  if (cg_config_load(&c, f->path, &why) != CG_ECONFIG)
+    fail_msg("expected CG_ECONFIG (%s) for:\n%s", why.text, text);
+  assert_null(c);
+  snprintf(prefix, sizeof prefix, "%s: ", f->path);
+  if (strncmp(why.text, prefix, strlen(prefix)) != 0 || strstr(why.text, hint) == NULL)
+    fail_msg("why \"%s\" does not start with \"%s\" or lacks \"%s\"", why.text, prefix, hint);
+}
+
+static void assert_addr(const struct cg_tier_addr *a, int tls, const char *host, unsigned port) {
+  if (a->tls != tls || strcmp(a->host, host) != 0 || a->port != port)
+    fail_msg("address %s://%s:%u, want %s://%s:%u", a->tls ? "https" : "http", a->host, a->port,
+             tls ? "https" : "http", host, port);
+}
+
+static void test_upstream_values(void **state) {
+  fixture_t *f = *state;
+  cg_config_t *c = load_ok(write_conf(f, STORE "[upstream]\n"
+                                               "purpose = 无证明城市证照核验\n"
+                                               "deadline = 2500\n"
+                                               "negative_ttl = 0\n"
+                                               "refresh = 3600\n"
+                                               "retry_budget = 0\n"
+                                               "breaker_failures = 3\n"
+                                               "breaker_open = 1000\n"
+                                               "eject = 20000\n"
+                                               "feed_interval = 0\n"
+                                               "pool = 0\n"));
+  assert_string_equal(c->up_purpose, "无证明城市证照核验");
+  assert_int_equal(c->up_deadline_ms, 2500);
+  assert_int_equal(c->up_negative_ttl_ms, 0);
+  assert_int_equal(c->up_refresh_s, 3600);
+  assert_int_equal(c->up_retry_budget, 0);
+  assert_int_equal(c->up_breaker_failures, 3);
+  assert_int_equal(c->up_breaker_open_ms, 1000);
+  assert_int_equal(c->up_eject_ms, 20000);
+  assert_int_equal(c->up_feed_interval_ms, 0);
+  assert_int_equal(c->up_pool, 0);
+  assert_int_equal(c->ntiers, 0);
+  cg_config_free(c);
+}
+
+/* Tiers keep the order of their sections; a section named twice is one
+ * tier; url lists take http and https, default ports, IPv6 in brackets,
+ * spaces around commas and continuation lines. */
+static void test_upstream_tiers(void **state) {
+  fixture_t *f = *state;
+  char want[700];
+  cg_config_t *c = load_ok(write_conf(f, STORE "[upstream province]\n"
+                                               "url = https://platform.sd.example\n"
+                                               "ca_file = tls/ca.pem\n"
+                                               "[upstream city]\n"
+                                               "url = http://127.0.0.1:9101 ,"
+                                               "http://127.0.0.1:9102,\n"
+                                               "    http://[::1]:9, https://[2001:db8::7]/,\n"
+                                               "  http://city.example\n"
+                                               "access_id = certgw\n"
+                                               "token = s3cret token\n"
+                                               "connect_timeout = 200\n"
+                                               "timeout = 900\n"
+                                               "ca_file = /etc/certgw/city-ca.pem\n"
+                                               "server_name = city.example\n"
+                                               "feed = no\n"
+                                               "[upstream province]\n"
+                                               "access_id = jn\n"));
+  const cg_tier_t *t;
+
+  assert_int_equal(c->ntiers, 2);
+  t = &c->tiers[0];
+  assert_string_equal(t->name, "province");
+  assert_int_equal(t->naddrs, 1);
+  assert_addr(&t->addrs[0], 1, "platform.sd.example", 443);
+  snprintf(want, sizeof want, "%s/tls/ca.pem", f->dir);
+  assert_string_equal(t->ca_file, want); /* relative: from the file's directory */
+  assert_string_equal(t->access_id, "jn");  /* from the second [upstream province] */
+  assert_string_equal(t->token, "");
+  assert_string_equal(t->server_name, "");
+  assert_int_equal(t->connect_timeout_ms, 500);
+  assert_int_equal(t->timeout_ms, 1500);
+  assert_int_equal(t->feed, 1);
+  assert_int_equal(t->ntypes, 0);
+  assert_int_equal(t->nareas, 0);
+
+  t = &c->tiers[1];
+  assert_string_equal(t->name, "city");
+  assert_int_equal(t->naddrs, 5);
+  assert_addr(&t->addrs[0], 0, "127.0.0.1", 9101);
+  assert_addr(&t->addrs[1], 0, "127.0.0.1", 9102);
+  assert_addr(&t->addrs[2], 0, "::1", 9);
+  assert_addr(&t->addrs[3], 1, "2001:db8::7", 443);
+  assert_addr(&t->addrs[4], 0, "city.example", 80);
+  assert_string_equal(t->access_id, "certgw");
+  assert_string_equal(t->token, "s3cret token");
+  assert_int_equal(t->connect_timeout_ms, 200);
+  assert_int_equal(t->timeout_ms, 900);
+  assert_string_equal(t->ca_file, "/etc/certgw/city-ca.pem");
+  assert_string_equal(t->server_name, "city.example");
+  assert_int_equal(t->feed, 0);
+  cg_config_free(c);
+}
+
+/* Exactly CG_TIERS_MAX tiers of CG_TIER_ADDRS_MAX addresses each fit. */
+static void test_upstream_limits_accepted(void **state) {
+  fixture_t *f = *state;
+  char text[4096];
+  size_t n = 0;
+  cg_config_t *c;
+
+  n += (size_t)snprintf(text + n, sizeof text - n, STORE);
+  for (int i = 0; i < CG_TIERS_MAX; i++) {
+    n += (size_t)snprintf(text + n, sizeof text - n, "[upstream t-%d_x]\nurl = http://h:1", i);
+    for (int j = 1; j < CG_TIER_ADDRS_MAX; j++)
+      n += (size_t)snprintf(text + n, sizeof text - n, ",\n  http://h:%d", j + 1);
+    n += (size_t)snprintf(text + n, sizeof text - n, "\n");
+  }
+  c = load_ok(write_conf(f, text));
+  assert_int_equal(c->ntiers, CG_TIERS_MAX);
+  for (int i = 0; i < CG_TIERS_MAX; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "t-%d_x", i);
+    assert_string_equal(c->tiers[i].name, name);
+    assert_int_equal(c->tiers[i].naddrs, CG_TIER_ADDRS_MAX);
+    assert_addr(&c->tiers[i].addrs[CG_TIER_ADDRS_MAX - 1], 0, "h", CG_TIER_ADDRS_MAX);
+  }
+  cg_config_free(c);
+}
+
+/* Lines 3 and 4, after STORE's two: a tier's next key is on line 5. */
+#define CITY "[upstream city]\nurl = http://127.0.0.1:9101\n"
+
+static void test_upstream_bad_url(void **state) {
+  fixture_t *f = *state;
+  static const char *bad[] = {
+      "127.0.0.1:9101",         /* no scheme */
+      "ftp://127.0.0.1:21",     "HTTP://127.0.0.1:80",  "http//127.0.0.1:80",
+      "http://127.0.0.1:0",     "http://127.0.0.1:65536", "http://127.0.0.1:",
+      "http://127.0.0.1:+80",   "http://127.0.0.1:8x",  "http://:80",
+      "http://",                "https://[::1",         "http://[::1]9",
+      "http://[]:80",           "http://h:80/v1",       "http://h:80/v1/certificates",
+      "http://::1:9",           /* IPv6 only in brackets */
+      "http://a b:80",          "http://h;x:80",
+  };
+  char text[512];
+
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    snprintf(text, sizeof text, STORE "[upstream city]\nurl = %s\n", bad[i]);
+    load_bad(f, text, 4, "is not http://HOST:PORT");
+  }
+  /* The bad one among good ones, on a continuation line. */
+  load_bad(f, STORE "[upstream city]\nurl = http://a:1,\n  http://b:2, gopher://c:3\n", 5,
+           "gopher://c:3");
+}
+
+static void test_upstream_bad_keys(void **state) {
+  fixture_t *f = *state;
+  load_bad(f, STORE CITY "colour = red\n", 5, "colour");
+  /* A key of [upstream] is unknown in a tier, and the other way round. */
+  load_bad(f, STORE CITY "deadline = 100\n", 5, "deadline");
+  load_bad(f, STORE "[upstream]\nurl = http://127.0.0.1:9101\n", 4, "url");
+  load_bad(f, STORE "[upstream]\npool = 8\n\nbogus = 1\n", 6, "bogus");
+  load_bad(f, STORE CITY "connect_timeout = 0\n", 5, "connect_timeout");
+  load_bad(f, STORE CITY "timeout = 600001\n", 5, "timeout");
+  load_bad(f, STORE CITY "timeout = soon\n", 5, "timeout");
+  load_bad(f, STORE CITY "feed = sometimes\n", 5, "feed");
+  load_bad(f, STORE CITY "token = s3\tcret\n", 5, "control character");
+  load_bad(f, STORE CITY "types = 11100000000019713D00\n", 5, "11100000000019713D00");
+  load_bad(f, STORE CITY "types = *, 11100000000019713D001\n", 5, "types");
+  load_bad(f, STORE CITY "areas = 37O1\n", 5, "37O1");
+  load_bad(f, STORE CITY "areas = 37010212\n", 5, "areas"); /* longer than 7 */
+  load_bad(f, STORE CITY "areas = 3701,,3702\n", 5, "areas");
+  load_bad(f, STORE "[upstream]\ndeadline = 600001\n", 4, "deadline");
+  load_bad(f, STORE "[upstream]\npool = 1025\n", 4, "pool");
+  load_bad(f, STORE "[upstream]\nrefresh = 1h\n", 4, "refresh");
+  load_bad(f, STORE "[upstream]\nretry_budget = 101\n", 4, "retry_budget");
+  load_bad(f, STORE "[upstream]\npool = 8\npool = 9\n", 5, "twice");
+  /* A tier's single values too: a second one is a mistake, not an override. */
+  load_bad(f, STORE CITY "token = a\ntoken = b\n", 6, "twice");
+  load_bad(f, STORE CITY "timeout = 100\ntimeout = 200\n", 6, "twice");
+  load_bad(f, STORE CITY "access_id = a\n  b\n", 6, "twice");
+  load_bad(f, STORE "[upstream city]\nurl = http://a:1,,http://b:2\n", 4, "empty entry");
+}
+
+static void test_upstream_bad_name(void **state) {
+  fixture_t *f = *state;
+  load_bad(f, STORE "[upstream City]\nurl = http://127.0.0.1:9101\n", 4, "City");
+  load_bad(f, STORE "[upstream a.b]\nurl = http://127.0.0.1:9101\n", 4, "a.b");
+  load_bad(f, STORE "[upstream city platform]\nurl = http://127.0.0.1:9101\n", 4, NULL);
+  load_bad(f, STORE "[upstream ]\nurl = http://127.0.0.1:9101\n", 4, "upstream name");
+  /* 32 characters do not fit in a name. */
+  load_bad(f, STORE "[upstream abcdefghijklmnopqrstuvwxyz012345]\nurl = http://h:1\n", 4, NULL);
+  load_bad(f, STORE "[upstreams]\nurl = http://127.0.0.1:9101\n", 4, "upstreams");
+}
+
+static void test_upstream_too_many(void **state) {
+  fixture_t *f = *state;
+  char text[4096];
+  size_t n = 0;
+
+  /* The 9th address, on the 5th line of the list (2 a line). */
+  n += (size_t)snprintf(text + n, sizeof text - n, STORE "[upstream city]\nurl = http://h:1");
+  for (int j = 1; j <= CG_TIER_ADDRS_MAX; j++)
+    n += (size_t)snprintf(text + n, sizeof text - n, j % 2 ? ", http://h:%d" : ",\n  http://h:%d",
+                          j + 1);
+  snprintf(text + n, sizeof text - n, "\n");
+  load_bad(f, text, 4 + CG_TIER_ADDRS_MAX / 2, "addresses");
+
+  /* The 5th tier, named at its first key. */
+  n = 0;
+  n += (size_t)snprintf(text + n, sizeof text - n, STORE);
+  for (int i = 0; i <= CG_TIERS_MAX; i++)
+    n += (size_t)snprintf(text + n, sizeof text - n, "[upstream t%d]\nurl = http://h:1\n", i);
+  load_bad(f, text, 2 + 2 * CG_TIERS_MAX + 2, "tiers");
+}
+
+/* What only the whole section shows is refused after the file is read,
+ * naming the tier. */
+static void test_upstream_incomplete_tier(void **state) {
+  fixture_t *f = *state;
+  load_bad_tier(f, STORE "[upstream city]\naccess_id = certgw\n", "[upstream city] needs a url");
+  load_bad_tier(f, STORE CITY "[upstream province]\nfeed = no\n",
+                "[upstream province] needs a url");
+  load_bad_tier(f, STORE "[upstream city]\nurl = http://a:1, https://b:2\n",
+                "[upstream city] https needs ca_file");
+  load_bad_tier(f, STORE CITY "connect_timeout = 2000\ntimeout = 1000\n",
+                "connect_timeout exceeds timeout");
+  load_bad_tier(f, STORE "[upstream]\ndeadline = 0\n", "deadline");
+  load_bad_tier(f, STORE "[upstream]\nbreaker_failures = 0\n", "breaker_failures");
+  /* ca_file may come after the url that needs it. */
+  cg_config_free(load_ok(write_conf(f, STORE "[upstream city]\nurl = https://b:2\n"
+                                             "ca_file = ca.pem\n")));
+}
+
+/* A tier covers a type when types is * or lists it, and an issuer when
+ * areas is * or one is a prefix of its area: GB 32100 positions 3-8 of the
+ * credit code, after the registering authority and organisation type. */
+static void test_tier_covers(void **state) {
+  fixture_t *f = *state;
+  static const char *id_card = "11100000000019713D001", *licence = "11100000MB0143402J001",
+                    *other = "11100000000013021X001";
+  /* Issuers: 济南 (370102 and 370100), 山东省 (370000), 青岛 (370202), and
+   * one whose first six characters read 3701 but whose area is 014400. */
+  static const char *lixia = "113701020000001234", *jinan = "123701000000004321",
+                    *province = "113700000000005678", *qingdao = "113702020000008765",
+                    *decoy = "370144000000001111";
+  cg_config_t *c = load_ok(write_conf(f, STORE "[upstream city]\n"
+                                               "url = http://a:1\n"
+                                               "types = 11100000000019713D001,\n"
+                                               "    11100000MB0143402J001\n"
+                                               "areas = 3701, 370000\n"
+                                               "[upstream types]\n"
+                                               "url = http://b:1\n"
+                                               "types = 11100000000019713D001\n"
+                                               "areas = *\n"
+                                               "[upstream areas]\n"
+                                               "url = http://c:1\n"
+                                               "areas = 370202\n"
+                                               "[upstream all]\n"
+                                               "url = http://d:1\n"));
+  const cg_tier_t *city = &c->tiers[0], *types = &c->tiers[1], *areas = &c->tiers[2],
+                  *all = &c->tiers[3];
+
+  assert_int_equal(c->ntiers, 4);
+  assert_int_equal(city->ntypes, 2);
+  assert_int_equal(city->nareas, 2);
+  assert_true(cg_config_tier_covers(city, id_card, lixia));
+  assert_true(cg_config_tier_covers(city, licence, jinan));
+  assert_true(cg_config_tier_covers(city, id_card, province));
+  assert_false(cg_config_tier_covers(city, id_card, qingdao));
+  assert_false(cg_config_tier_covers(city, other, lixia));
+  assert_false(cg_config_tier_covers(city, id_card, decoy));
+
+  assert_true(types->all_areas);
+  assert_true(cg_config_tier_covers(types, id_card, qingdao));
+  assert_true(cg_config_tier_covers(types, id_card, decoy));
+  assert_false(cg_config_tier_covers(types, licence, lixia));
+
+  assert_true(cg_config_tier_covers(areas, other, qingdao));
+  assert_true(cg_config_tier_covers(areas, licence, qingdao));
+  assert_false(cg_config_tier_covers(areas, licence, lixia));
+  assert_false(cg_config_tier_covers(areas, licence, province));
+
+  /* Neither key given: everything. */
+  assert_true(cg_config_tier_covers(all, id_card, lixia));
+  assert_true(cg_config_tier_covers(all, other, qingdao));
+  assert_true(cg_config_tier_covers(all, licence, decoy));
+  cg_config_free(c);
+}
+
+/* The example's commented tiers, uncommented, load to what they say: the
+ * manual's example is a working config. */
+static void test_example_tiers(void **state) {
+  fixture_t *f = *state;
+  FILE *in = fopen(EXAMPLE, "r"), *out = fopen(f->path, "w");
+  char line[512], want[700];
+  int in_example = 0, uncommented = 0;
+  cg_config_t *c;
+  const cg_tier_t *t;
+
+  assert_non_null(in);
+  assert_non_null(out);
+  while (fgets(line, sizeof line, in) != NULL) {
+    if (strncmp(line, "# [upstream ", 12) == 0)
+      in_example = 1;
+    /* "# key = value" and "# [upstream NAME]" lines, not the prose. */
+    if (in_example && strncmp(line, "# ", 2) == 0 &&
+        (line[2] == '[' || strstr(line, " = ") != NULL)) {
+      fputs(line + 2, out);
+      uncommented++;
+    } else {
+      fputs(line, out);
+    }
+  }
+  fclose(in);
+  assert_int_equal(fclose(out), 0);
+  assert_true(uncommented >= 10);
+
+  c = load_ok(f->path);
+  assert_int_equal(c->ntiers, 2);
+  t = &c->tiers[0];
+  assert_string_equal(t->name, "city");
+  assert_int_equal(t->naddrs, 2);
+  assert_addr(&t->addrs[0], 0, "127.0.0.1", 9101);
+  assert_addr(&t->addrs[1], 0, "127.0.0.1", 9102);
+  assert_string_equal(t->access_id, "certgw");
+  assert_string_equal(t->token, "s3cret");
+  assert_int_equal(t->connect_timeout_ms, 500);
+  assert_int_equal(t->timeout_ms, 1500);
+  assert_true(t->all_types);
+  assert_int_equal(t->nareas, 1);
+  assert_string_equal(t->areas[0], "3701");
+  assert_int_equal(t->feed, 1);
+  t = &c->tiers[1];
+  assert_string_equal(t->name, "province");
+  assert_addr(&t->addrs[0], 1, "10.0.0.7", 443);
+  snprintf(want, sizeof want, "%s/tls/province-ca.pem", f->dir);
+  assert_string_equal(t->ca_file, want);
+  assert_string_equal(t->server_name, "platform.sd.example");
+  cg_config_free(c);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -611,6 +986,16 @@ int main(void) {
       cmocka_unit_test(test_size),
       T(test_scope_lookup),
       T(test_scope_limits),
+      T(test_upstream_values),
+      T(test_upstream_tiers),
+      T(test_upstream_limits_accepted),
+      T(test_upstream_bad_url),
+      T(test_upstream_bad_keys),
+      T(test_upstream_bad_name),
+      T(test_upstream_too_many),
+      T(test_upstream_incomplete_tier),
+      T(test_tier_covers),
+      T(test_example_tiers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -78,6 +78,7 @@ static void test_contract_statuses(void **state) {
       {CG_EUNAUTH, 401, "unauthorized"},
       {CG_ETOKEN, 401, "invalid_code"},
       {CG_EEXPIRED, 410, "code_expired"},
+      {CG_EREVOKED, 410, "certificate_revoked"},
       {CG_EFORBIDDEN, 403, "forbidden"},
       {CG_ENOTFOUND, 404, "not_found"},
       {CG_ERATE, 429, "rate_limited"},

@@ -228,7 +228,8 @@ static void test_encode_refuses(void **state) {
   REFUSE(status, 4);
   REFUSE(seal_state, 3);
   REFUSE(source, 0);
-  REFUSE(source, 4);
+  REFUSE(source, CG_SOURCE_LAST + 1);
+  REFUSE(flags, 2);
   REFUSE(holder_type, 0);
   REFUSE(holder_type, 3);
   REFUSE(seal_alg, CG_SEAL_NONE);
@@ -313,15 +314,18 @@ static void test_decode_header_fields(void **state) {
   assert_int_equal(decode_with(4, 0xff), 0); /* seal_reason is free */
 
   assert_int_equal(decode_with(5, CG_SOURCE_CITY), 0);
+  assert_int_equal(decode_with(5, CG_SOURCE_LAST), 0); /* a third or fourth tier */
   assert_int_equal(decode_with(5, 0), CG_ERECORD);
-  assert_int_equal(decode_with(5, 4), CG_ERECORD);
+  assert_int_equal(decode_with(5, CG_SOURCE_LAST + 1), CG_ERECORD);
 
   assert_int_equal(decode_with(6, CG_HOLDER_CITIZEN), 0);
   assert_int_equal(decode_with(6, 0), CG_ERECORD);
   assert_int_equal(decode_with(6, 3), CG_ERECORD);
 
-  /* Reserved bytes must be zero. */
-  assert_int_equal(decode_with(7, 1), CG_ERECORD);
+  /* Flags: only those defined; reserved bytes must be zero. */
+  assert_int_equal(decode_with(7, CG_RECORD_REVOKED_LATER), 0);
+  assert_int_equal(decode_with(7, 2), CG_ERECORD);
+  assert_int_equal(decode_with(7, 0x80), CG_ERECORD);
   assert_int_equal(decode_with(62, 1), CG_ERECORD);
   assert_int_equal(decode_with(63, 0x80), CG_ERECORD);
 }

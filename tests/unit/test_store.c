@@ -774,6 +774,47 @@ static void test_plain_put_refuses_index(void **state) {
   cg_store_close(s);
 }
 
+/* A revocation by the issuing platform changes the status and sets the
+ * flag, nothing else: the body, the seal and the ETag stay, so the seal
+ * still verifies while the record says it must not be served. */
+static void test_cert_revoke(void **state) {
+  fixture_t *f = *state;
+  cg_store_t *s = open_store(f, 0);
+  cg_store_writer_t *w;
+  cg_store_reader_t *r;
+  cg_record_t before, after;
+  cg_buf_t b;
+  char code[19];
+  const char *id = "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F";
+
+  citizen(4, code);
+  cg_buf_init(&b, 4096);
+  make_record(&b, id, CG_HOLDER_CITIZEN, code, CG_CERT_VALID);
+  assert_int_equal(cg_record_decode(b.base, b.len, &before), 0);
+  assert_int_equal(cg_store_write_begin(s, 0, &w), 0);
+  assert_int_equal(cg_store_cert_put(w, id, strlen(id), b.base, b.len, NULL), 0);
+  assert_int_equal(cg_store_cert_revoke(w, id, strlen(id)), 0);
+  assert_int_equal(cg_store_cert_revoke(w, id, strlen(id)), 0); /* again: nothing changes */
+  assert_int_equal(cg_store_cert_revoke(w, "1.2.3", 5), CG_ENOTFOUND);
+  assert_int_equal(cg_store_write_commit(w), 0);
+
+  assert_int_equal(cg_store_reader_open(s, &r), 0);
+  assert_int_equal(cg_store_reader_begin(r), 0);
+  assert_int_equal(cg_store_cert_get(r, id, strlen(id), &after), 0);
+  assert_int_equal(after.status, CG_CERT_REVOKED);
+  assert_int_equal(after.flags, CG_RECORD_REVOKED_LATER);
+  assert_true(after.etag == before.etag);
+  assert_int_equal(after.body_len, before.body_len);
+  assert_memory_equal(after.body, before.body, before.body_len);
+  assert_int_equal(after.sig_len, before.sig_len);
+  assert_memory_equal(after.sig, before.sig, before.sig_len);
+  assert_int_equal(after.seal_state, before.seal_state);
+  cg_store_reader_end(r);
+  cg_store_reader_close(r);
+  cg_buf_free(&b);
+  cg_store_close(s);
+}
+
 static void test_db_names(void **state) {
   (void)state;
   assert_string_equal(cg_store_db_name(CG_DB_CERT), "cert");
@@ -804,6 +845,7 @@ int main(void) {
       T(test_each_in_key_order),
       T(test_stat_and_meta),
       T(test_plain_put_refuses_index),
+      T(test_cert_revoke),
       cmocka_unit_test(test_db_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -33,6 +33,9 @@ void ctl_progress_done(ctl_progress_t *p);
 double ctl_now(void);
 
 int ctl_demo(int argc, char **argv);
+/* Writes DIR/upstream/tls/ for tests of HTTPS upstreams (demo_tls.c).
+ * Returns 0 or a CG_E code, having said what failed on stderr. */
+int ctl_demo_tls(const char *dir);
 int ctl_import(int argc, char **argv);
 int ctl_export(int argc, char **argv);
 int ctl_stat(int argc, char **argv);

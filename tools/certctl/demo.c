@@ -6,13 +6,18 @@
  * in identifier order, sealed on every core, written as JSON Lines and loaded
  * through the same import path that `certctl import` uses.
  */
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -271,10 +276,19 @@ struct demo {
   int nagencies;
   int agency_of[A__N][NDISTRICTS]; /* police per district, others in slot 0 */
   holder_t *holders;
-  size_t nholders;
-  spec_t *specs;
+  size_t nholders;     /* the store's holders; upstream-only ones follow them */
+  spec_t *specs;       /* the store's certificates */
   size_t nspecs;
+  uint32_t *counter;   /* serials given so far per (type, agency) */
+  uint32_t *has_types; /* per holder, a bit for each type held (local or upstream) */
   cg_signer_t *ca;
+  struct upstream {    /* a platform's own certificates: city, then province */
+    const char *name;
+    spec_t *specs;
+    size_t nspecs;
+    unsigned port;
+    char access_id[17], token[49];
+  } up[2];
 };
 
 /* A credit code (GB 32100) from its first two characters, area code and an
@@ -389,12 +403,14 @@ static int age_on(const holder_t *h, long days, long today_days) {
   return (int)((days - days_of(h->birth)) / 365);
 }
 
-/* Chooses which certificates a holder has and appends their specs. */
-static void plan_holder(struct demo *d, uint32_t hi, rng_t *r, size_t limit) {
+/* Chooses which certificates a holder has and appends their specs to
+ * specs[*n], stopping at limit. */
+static void plan_holder(struct demo *d, uint32_t hi, rng_t *r, spec_t *specs, size_t *n,
+                        size_t limit) {
   holder_t *h = &d->holders[hi];
   int age = age_on(h, d->today_days, d->today_days);
 
-  for (int t = 0; t < T__N && d->nspecs < limit; t++) {
+  for (int t = 0; t < T__N && *n < limit; t++) {
     const struct ctype *ct = &ctypes[t];
     long earliest, latest;
     spec_t *s;
@@ -428,7 +444,7 @@ static void plan_holder(struct demo *d, uint32_t hi, rng_t *r, size_t limit) {
       latest = days_of(h->birth) + 30 < latest ? days_of(h->birth) + 30 : latest;
     if (earliest > latest)
       continue;
-    s = &d->specs[d->nspecs++];
+    s = &specs[(*n)++];
     memset(s, 0, sizeof *s);
     s->holder = hi;
     s->type = (uint8_t)t;
@@ -460,13 +476,16 @@ static int spec_cmp(const void *a, const void *b) {
 }
 
 /* Serials run per (type, agency) in issue order: year and an 8-digit count,
- * a fixed width so that identifier order is issue order within an agency. */
-static void make_identifiers(struct demo *d) {
-  uint32_t *counter = calloc((size_t)T__N * (size_t)d->nagencies, sizeof *counter);
+ * a fixed width so that identifier order is issue order within an agency
+ * and a set. The count goes on from one set of specs to the next (the
+ * store's, then each platform's), so no two sets share an identifier.
+ * Sorts specs. */
+static void make_identifiers(struct demo *d, spec_t *specs, size_t nspecs) {
+  uint32_t *counter = d->counter;
   char payload[96];
 
-  for (size_t i = 0; i < d->nspecs; i++) {
-    spec_t *s = &d->specs[i];
+  for (size_t i = 0; i < nspecs; i++) {
+    spec_t *s = &specs[i];
     agency_t *a = &d->agencies[s->agency];
     /* Types that share a type code (不动产权证书 for citizens and for
      * organisations) share the count too. */
@@ -479,8 +498,50 @@ static void make_identifiers(struct demo *d) {
     snprintf(s->ident, sizeof s->ident, CG_IDENT_ROOT "%s.%s.%04u%08u.001.%c",
              d->type_code[s->type], a->code, s->issued / 10000, n, check);
   }
-  free(counter);
-  qsort(d->specs, d->nspecs, sizeof *d->specs, spec_cmp);
+  qsort(specs, nspecs, sizeof *specs, spec_cmp);
+}
+
+/* A certificate a client can expect to be served: valid, in date. */
+static int usable(const struct demo *d, const spec_t *s) {
+  return s->status == CG_CERT_VALID && s->issued <= d->today &&
+         (s->expiring == 0 || s->expiring >= d->today);
+}
+
+/* Certificates only a platform has: `want` for each, all usable. Mostly new
+ * holders; one try in three picks a holder the store knows, who may get a
+ * type held nowhere else yet. A (holder, type) is held in one place only,
+ * so the store and the two platforms never hold the same certificate and a
+ * holder's full list is the union of what each place has. Holder slots
+ * after d->nholders take the new holders; *nextra counts them. Draws on r
+ * alone, so the store's data does not depend on it. */
+static void plan_upstream(struct demo *d, rng_t *r, size_t want, size_t *nextra) {
+  for (size_t i = 0; i < d->nspecs; i++)
+    d->has_types[d->specs[i].holder] |= 1u << d->specs[i].type;
+  for (int k = 0; k < 2; k++) {
+    struct upstream *u = &d->up[k];
+    /* plan_holder may overshoot by one holder's share before the filter. */
+    u->specs = malloc((want + T__N) * sizeof *u->specs);
+    while (u->nspecs < want) {
+      size_t before = u->nspecs, kept = before;
+      int known = d->nholders > 0 && chance(r, 333);
+      uint32_t hi = known ? (uint32_t)below(r, (unsigned)d->nholders)
+                          : (uint32_t)(d->nholders + *nextra);
+      if (!known)
+        make_holder(d, &d->holders[hi], chance(r, 140) ? HOLD_ORG : HOLD_CITIZEN, r);
+      plan_holder(d, hi, r, u->specs, &u->nspecs, want);
+      for (size_t i = before; i < u->nspecs; i++) {
+        spec_t *s = &u->specs[i];
+        if (!usable(d, s) || (d->has_types[hi] & (1u << s->type)))
+          continue;
+        d->has_types[hi] |= 1u << s->type;
+        u->specs[kept++] = *s;
+      }
+      u->nspecs = kept;
+      if (!known && kept > before)
+        (*nextra)++;
+    }
+    make_identifiers(d, u->specs, u->nspecs);
+  }
 }
 
 /* ---- certificate bodies --------------------------------------------------- */
@@ -746,6 +807,7 @@ static cJSON *make_cert(const struct demo *d, const spec_t *s) {
 
 struct sealer {
   struct demo *d;
+  const spec_t *specs;
   cg_signer_t **signers; /* this thread's copies, one per agency */
   size_t from, to;
   cg_buf_t out;
@@ -762,7 +824,7 @@ static void *seal_range(void *arg) {
   cg_buf_init(&body, CG_CERT_BODY_MAX);
   cg_buf_reset(&w->out);
   for (size_t i = w->from; i < w->to && !w->err; i++) {
-    const spec_t *s = &w->d->specs[i];
+    const spec_t *s = &w->specs[i];
     cJSON *o = make_cert(w->d, s);
     cg_buf_reset(&body);
     /* Through the same checks as an import: a demo that could not be
@@ -785,7 +847,9 @@ static void *seal_range(void *arg) {
   return NULL;
 }
 
-static int seal_all(struct demo *d, FILE *out) {
+/* Seals specs[0..nspecs) and writes them to out, one JSON line each in the
+ * order of specs (the form `certctl export` writes). */
+static int seal_all(struct demo *d, const spec_t *specs, size_t nspecs, FILE *out) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   int nth = n < 1 ? 1 : n > 16 ? 16 : (int)n, err = 0;
   struct sealer w[16];
@@ -794,6 +858,7 @@ static int seal_all(struct demo *d, FILE *out) {
   memset(w, 0, sizeof w);
   for (int t = 0; t < nth; t++) {
     w[t].d = d;
+    w[t].specs = specs;
     w[t].signers = calloc((size_t)d->nagencies, sizeof *w[t].signers);
     cg_buf_init(&w[t].out, (size_t)BATCH * CG_CERT_LINE_MAX);
     /* A signer serves one thread at a time: each thread loads its own. */
@@ -801,15 +866,15 @@ static int seal_all(struct demo *d, FILE *out) {
       err = cg_signer_load(&w[t].signers[a], d->agencies[a].cert_pem, d->agencies[a].key_pem);
   }
   ctl_progress_init(&prog, "seal  ");
-  for (size_t base = 0; base < d->nspecs && !err; base += (size_t)nth * BATCH) {
+  for (size_t base = 0; base < nspecs && !err; base += (size_t)nth * BATCH) {
     pthread_t th[16];
     for (int t = 0; t < nth; t++) {
       w[t].from = base + (size_t)t * BATCH;
       w[t].to = w[t].from + BATCH;
-      if (w[t].from > d->nspecs)
-        w[t].from = d->nspecs;
-      if (w[t].to > d->nspecs)
-        w[t].to = d->nspecs;
+      if (w[t].from > nspecs)
+        w[t].from = nspecs;
+      if (w[t].to > nspecs)
+        w[t].to = nspecs;
       pthread_create(&th[t], NULL, seal_range, &w[t]);
     }
     for (int t = 0; t < nth; t++)
@@ -822,7 +887,7 @@ static int seal_all(struct demo *d, FILE *out) {
         err = CG_EIO;
       }
     }
-    ctl_progress_update(&prog, w[nth - 1].to, d->nspecs, w[nth - 1].to);
+    ctl_progress_update(&prog, w[nth - 1].to, nspecs, w[nth - 1].to);
   }
   ctl_progress_done(&prog);
   for (int t = 0; t < nth; t++) {
@@ -943,6 +1008,60 @@ static int make_keyring(struct demo *d) {
   return write_file(d->dir, "keyring", text, 0600);
 }
 
+/* Two ports nothing listens on now, bound together on 127.0.0.1 so that
+ * they differ, and neither certgw's. Something else may take one before
+ * the simulators start; --upstream-ports is for when that matters. */
+static int free_ports(unsigned avoid, unsigned out[2]) {
+  int fds[4] = {-1, -1, -1, -1}, got = 0, err = 0;
+
+  for (int i = 0; i < 4 && got < 2; i++) {
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if ((fds[i] = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
+        bind(fds[i], (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fds[i], (struct sockaddr *)&a, &len) != 0) {
+      fprintf(stderr, "certctl: demo: cannot find a free port: %s\n", strerror(errno));
+      err = CG_EIO;
+      break;
+    }
+    if (ntohs(a.sin_port) != avoid)
+      out[got++] = ntohs(a.sin_port);
+  }
+  for (int i = 0; i < 4; i++)
+    if (fds[i] >= 0)
+      close(fds[i]);
+  return err ? err : got == 2 ? 0 : CG_EIO;
+}
+
+static int random_hex(char *out, size_t bytes) {
+  uint8_t b[32];
+  if (bytes > sizeof b || getrandom(b, bytes, 0) != (ssize_t)bytes)
+    return CG_ECRYPTO;
+  for (size_t i = 0; i < bytes; i++)
+    snprintf(out + 2 * i, 3, "%02x", b[i]);
+  return 0;
+}
+
+/* Each platform's port and the access id and token it gives certgw. */
+static int make_upstream_access(struct demo *d) {
+  unsigned ports[2];
+  int err;
+
+  if (d->up[0].port == 0) {
+    if ((err = free_ports(d->port, ports)) != 0)
+      return err;
+    d->up[0].port = ports[0];
+    d->up[1].port = ports[1];
+  }
+  for (int k = 0; k < 2; k++)
+    if ((err = random_hex(d->up[k].access_id, 8)) != 0 ||
+        (err = random_hex(d->up[k].token, 24)) != 0) {
+      fprintf(stderr, "certctl: demo: no random bytes for the upstream tokens\n");
+      return err;
+    }
+  return 0;
+}
+
 static const int hotel_types[] = {T_IDCARD, T_RESIDENCE, T_DRIVING};
 
 static int make_config(struct demo *d) {
@@ -971,7 +1090,17 @@ static int make_config(struct demo *d) {
       "scan = yes\nfetch = no\nlist = no\nverify = no\n\n");
   OUT("# A government department sees certificates in full and may fetch them.\n"
       "[scope department]\ntypes = *\nfields = *\n"
-      "scan = yes\nfetch = yes\nlist = yes\nverify = yes\n");
+      "scan = yes\nfetch = yes\nlist = yes\nverify = yes\n\n");
+  OUT("# What is not in the store is asked of the city platform, then of the\n"
+      "# province (docs/upstream.md). tools/demo runs a certgw-upstream-sim for\n"
+      "# each; demo.json has their command lines.\n"
+      "[upstream]\npurpose = 无证明城市证照核验\ndeadline = 3000\nnegative_ttl = 30000\n"
+      "refresh = 86400\nretry_budget = 20\nbreaker_failures = 5\nbreaker_open = 5000\n"
+      "eject = 10000\nfeed_interval = 5000\npool = 8\n");
+  for (int k = 0; k < 2; k++)
+    OUT("\n[upstream %s]\nurl = http://127.0.0.1:%u\naccess_id = %s\ntoken = %s\n"
+        "connect_timeout = 500\ntimeout = 1500\nfeed = yes\n",
+        d->up[k].name, d->up[k].port, d->up[k].access_id, d->up[k].token);
 #undef OUT
   err = write_file(d->dir, "certgw.conf", text, 0644);
   free(text);
@@ -1028,10 +1157,44 @@ static int put_signers_and_venues(struct demo *d, cg_store_t *s, cJSON *venues) 
   return cg_store_write_commit(w);
 }
 
-/* A certificate a client can expect to be served: valid, in date. */
-static int usable(const struct demo *d, const spec_t *s) {
-  return s->status == CG_CERT_VALID && s->issued <= d->today &&
-         (s->expiring == 0 || s->expiring >= d->today);
+/* demo.json's "upstream": per platform its address, the simulator's command
+ * line (absolute paths, so it runs from any directory) and sample
+ * identifiers only it has. The simulator is the binary beside certctl. */
+static int add_upstream_json(const struct demo *d, cJSON *o) {
+  char bin[PATH_MAX], dir[PATH_MAX], buf[PATH_MAX + 64], *slash;
+  ssize_t n = readlink("/proc/self/exe", bin, sizeof bin - 1);
+  cJSON *up = cJSON_AddObjectToObject(o, "upstream");
+
+  if (n <= 0 || realpath(d->dir, dir) == NULL) {
+    fprintf(stderr, "certctl: demo: cannot resolve %s: %s\n", n <= 0 ? "/proc/self/exe" : d->dir,
+            strerror(errno));
+    return CG_EIO;
+  }
+  bin[n] = '\0';
+  if ((slash = strrchr(bin, '/')) != NULL)
+    *slash = '\0';
+  for (int k = 0; k < 2; k++) {
+    const struct upstream *u = &d->up[k];
+    cJSON *one = cJSON_AddObjectToObject(up, u->name), *argv, *certs;
+    char listen[32];
+
+    snprintf(listen, sizeof listen, "127.0.0.1:%u", u->port);
+    add_str(one, "listen", listen);
+    argv = cJSON_AddArrayToObject(one, "command");
+    snprintf(buf, sizeof buf, "%s/certgw-upstream-sim", bin);
+    cJSON_AddItemToArray(argv, cJSON_CreateString(buf));
+    snprintf(buf, sizeof buf, "%s/upstream/%s.jsonl", dir, u->name);
+    const char *args[] = {"--name", u->name, "--listen", listen, "--data", buf,
+                          "--access-id", u->access_id, "--token", u->token};
+    for (size_t i = 0; i < sizeof args / sizeof *args; i++)
+      cJSON_AddItemToArray(argv, cJSON_CreateString(args[i]));
+    certs = cJSON_AddArrayToObject(one, "certificates");
+    /* Every one is usable (plan_upstream kept no other): spread the sample. */
+    size_t step = u->nspecs / 100 > 1 ? u->nspecs / 100 : 1;
+    for (size_t i = 0, nc = 0; i < u->nspecs && nc < 100; i += step, nc++)
+      cJSON_AddItemToArray(certs, cJSON_CreateString(u->specs[i].ident));
+  }
+  return 0;
 }
 
 static int write_demo_json(struct demo *d, cJSON *venues) {
@@ -1082,6 +1245,10 @@ static int write_demo_json(struct demo *d, cJSON *venues) {
     nh++;
   }
   free(first);
+  if ((err = add_upstream_json(d, o)) != 0) {
+    cJSON_Delete(o);
+    return err;
+  }
   text = cJSON_Print(o);
   cJSON_Delete(o);
   err = write_file(d->dir, "demo.json", text, 0600);
@@ -1103,7 +1270,7 @@ static int remove_tree(const char *dir, const char *sub) {
 int ctl_demo(int argc, char **argv) {
   static const char usage[] =
       "usage: certctl demo DIR [--count N] [--port P] [--seed S] [--keep-source] [--force]\n"
-      "                        [--no-verify]\n"
+      "                        [--no-verify] [--upstream-ports P1,P2]\n"
       "\n"
       "Creates a self-contained deployment in DIR: a demo seal CA and agency seal\n"
       "keys (ECDSA P-256 and RSA-2048), the trust store, a QR key ring, venues,\n"
@@ -1113,15 +1280,24 @@ int ctl_demo(int argc, char **argv) {
       "8080); --seed makes the data (not the keys) repeatable; --keep-source\n"
       "keeps DIR/certificates.jsonl; --force replaces an existing deployment;\n"
       "--no-verify stores the seals unchecked instead of verifying them (faster\n"
-      "for very large stores; certgw never serves an unchecked seal as verified).\n";
+      "for very large stores; certgw never serves an unchecked seal as verified).\n"
+      "\n"
+      "It also writes what tests of the upstream platforms need: DIR/upstream/\n"
+      "city.jsonl and province.jsonl, max(50, N/20) sealed certificates each that\n"
+      "only that platform has; DIR/upstream/tls/ (ca.pem, server.pem and\n"
+      "server.key for platform.test and 127.0.0.1, other-ca.pem); [upstream]\n"
+      "sections in certgw.conf, and in demo.json the certgw-upstream-sim command\n"
+      "line of each platform. Their ports are free ones on 127.0.0.1 unless\n"
+      "--upstream-ports names them.\n";
   static const struct option opts[] = {
       {"count", required_argument, NULL, 'n'}, {"port", required_argument, NULL, 'p'},
       {"seed", required_argument, NULL, 's'},  {"keep-source", no_argument, NULL, 'k'},
       {"force", no_argument, NULL, 'f'},       {"help", no_argument, NULL, 'h'},
-      {"no-verify", no_argument, NULL, 'V'},
+      {"no-verify", no_argument, NULL, 'V'},   {"upstream-ports", required_argument, NULL, 'u'},
       {NULL, 0, NULL, 0},
   };
-  struct demo d = {.count = 10000, .port = 8080, .seed = 1, .verify = 1};
+  struct demo d = {.count = 10000, .port = 8080, .seed = 1, .verify = 1,
+                   .up = {{.name = "city"}, {.name = "province"}}};
   cg_store_opts_t so = {0};
   cg_import_result_t res;
   cg_import_opts_t io = {0};
@@ -1132,7 +1308,8 @@ int ctl_demo(int argc, char **argv) {
   char path[4096], src[4096];
   cg_why_t why = {""};
   FILE *f;
-  rng_t r;
+  rng_t r, ur;
+  size_t want, nextra = 0;
   int c, err = 1;
   time_t now = time(NULL);
   struct tm tm;
@@ -1148,12 +1325,23 @@ int ctl_demo(int argc, char **argv) {
     case 'k': d.keep_source = 1; break;
     case 'f': d.force = 1; break;
     case 'V': d.verify = 0; break;
+    case 'u':
+      d.up[0].port = (unsigned)strtoul(optarg, &end, 10);
+      if (*end != ',' || !d.up[0].port || d.up[0].port > 65535) goto bad;
+      d.up[1].port = (unsigned)strtoul(end + 1, &end, 10);
+      if (*end || !d.up[1].port || d.up[1].port > 65535) goto bad;
+      break;
     case 'h': fputs(usage, stdout); return 0;
     default: goto bad;
     }
   }
   if (optind != argc - 1)
     goto bad;
+  if (d.up[0].port && (d.up[0].port == d.up[1].port || d.up[0].port == d.port ||
+                       d.up[1].port == d.port)) {
+    fprintf(stderr, "certctl: demo: certgw and the two platforms need three different ports\n");
+    goto bad;
+  }
   d.dir = argv[optind];
 
   snprintf(path, sizeof path, "%s/demo.json", d.dir);
@@ -1162,11 +1350,12 @@ int ctl_demo(int argc, char **argv) {
       fprintf(stderr, "certctl: %s already holds a deployment (use --force to replace it)\n", d.dir);
       return 1;
     }
-    for (const char *sub = "data\0trust\0keys\0"; *sub; sub += strlen(sub) + 1)
+    for (const char *sub = "data\0trust\0keys\0upstream\0"; *sub; sub += strlen(sub) + 1)
       remove_tree(d.dir, sub);
   }
   if (mkdirs(d.dir, "") || mkdirs(d.dir, "trust") || mkdirs(d.dir, "trust/anchors") ||
-      mkdirs(d.dir, "trust/signers") || mkdirs(d.dir, "trust/crl") || mkdirs(d.dir, "keys"))
+      mkdirs(d.dir, "trust/signers") || mkdirs(d.dir, "trust/crl") || mkdirs(d.dir, "keys") ||
+      mkdirs(d.dir, "upstream/tls"))
     return 1;
 
   gmtime_r(&now, &tm);
@@ -1183,20 +1372,31 @@ int ctl_demo(int argc, char **argv) {
 
   /* Holders until there are enough certificates: about one in seven is an
    * organisation, the rest citizens. */
+  want = d.count / 20 > 50 ? d.count / 20 : 50;
   d.specs = malloc((size_t)d.count * sizeof *d.specs);
-  d.holders = malloc(((size_t)d.count + 1) * sizeof *d.holders);
+  /* The store's holders, each platform's new ones, a slot to try one in. */
+  d.holders = malloc(((size_t)d.count + 2 * want + 2) * sizeof *d.holders);
+  d.has_types = calloc((size_t)d.count + 2 * want + 2, sizeof *d.has_types);
+  d.counter = calloc((size_t)T__N * (size_t)d.nagencies, sizeof *d.counter);
   while (d.nspecs < d.count) {
     size_t before = d.nspecs;
     make_holder(&d, &d.holders[d.nholders], chance(&r, 140) ? HOLD_ORG : HOLD_CITIZEN, &r);
-    plan_holder(&d, (uint32_t)d.nholders, &r, d.count);
+    plan_holder(&d, (uint32_t)d.nholders, &r, d.specs, &d.nspecs, d.count);
     if (d.nspecs > before)
       d.nholders++;
   }
-  make_identifiers(&d);
+  make_identifiers(&d, d.specs, d.nspecs);
+  /* A stream of its own, so the store's data is what the same seed made
+   * before the platforms' data existed. */
+  ur.s = d.seed ^ 0x7570737472656d00ULL;
+  plan_upstream(&d, &ur, want, &nextra);
 
-  fprintf(stderr, "demo: %zu agencies, %zu holders, %zu certificates of %d types\n",
-          (size_t)d.nagencies, d.nholders, d.nspecs, T__N);
-  if (make_keys(&d) || make_keyring(&d) || make_config(&d))
+  fprintf(stderr, "demo: %zu agencies, %zu holders, %zu certificates of %d types; "
+          "upstream: %zu and %zu certificates, %zu more holders\n",
+          (size_t)d.nagencies, d.nholders, d.nspecs, T__N, d.up[0].nspecs, d.up[1].nspecs,
+          nextra);
+  if (make_upstream_access(&d) || make_keys(&d) || make_keyring(&d) || make_config(&d) ||
+      ctl_demo_tls(d.dir))
     goto done;
 
   snprintf(src, sizeof src, "%s/certificates.jsonl", d.dir);
@@ -1204,11 +1404,24 @@ int ctl_demo(int argc, char **argv) {
     fprintf(stderr, "certctl: %s: %s\n", src, strerror(errno));
     goto done;
   }
-  err = seal_all(&d, f);
+  err = seal_all(&d, d.specs, d.nspecs, f);
   if (fclose(f) != 0 && !err)
     err = CG_EIO;
   if (err)
     goto done;
+  for (int k = 0; k < 2; k++) {
+    snprintf(path, sizeof path, "%s/upstream/%s.jsonl", d.dir, d.up[k].name);
+    if ((f = fopen(path, "w")) == NULL) {
+      fprintf(stderr, "certctl: %s: %s\n", path, strerror(errno));
+      err = CG_EIO;
+      goto done;
+    }
+    err = seal_all(&d, d.up[k].specs, d.up[k].nspecs, f);
+    if (fclose(f) != 0 && !err)
+      err = CG_EIO;
+    if (err)
+      goto done;
+  }
 
   snprintf(path, sizeof path, "%s/data", d.dir);
   so.path = path;
@@ -1238,9 +1451,10 @@ int ctl_demo(int argc, char **argv) {
             (unsigned long long)res.bad_line, res.why.text);
     goto done;
   }
-  if ((err = write_demo_json(&d, venues)) != 0)
+  err = write_demo_json(&d, venues);
+  venues = NULL; /* demo.json's object took it, and freed it */
+  if (err)
     goto done;
-  venues = NULL;
   if (!d.keep_source)
     unlink(src);
 
@@ -1248,6 +1462,9 @@ int ctl_demo(int argc, char **argv) {
          "(%.1f s)\n",
          d.dir, (unsigned long long)res.records, d.nholders, d.nagencies, ctl_now() - t0);
   printf("  config   %s/certgw.conf\n  details  %s/demo.json\n", d.dir, d.dir);
+  for (int k = 0; k < 2; k++)
+    printf("  upstream %-8s 127.0.0.1:%u, %zu certificates in %s/upstream/%s.jsonl\n",
+           d.up[k].name, d.up[k].port, d.up[k].nspecs, d.dir, d.up[k].name);
   err = 0;
 
 done:
@@ -1260,6 +1477,10 @@ done:
   free(d.agencies);
   free(d.holders);
   free(d.specs);
+  free(d.has_types);
+  free(d.counter);
+  free(d.up[0].specs);
+  free(d.up[1].specs);
   return err ? 1 : 0;
 
 bad:

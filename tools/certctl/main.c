@@ -33,6 +33,7 @@ static void usage(FILE *f) {
     fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
   fputs("\n"
         "  certctl demo DIR [--count N] [--port P] [--seed S] [--keep-source] [--no-verify]\n"
+        "                   [--upstream-ports P1,P2]\n"
         "  certctl import (-c CONF | -d DATADIR [--trust DIR]) [--threads N] [--no-verify] FILE|-\n"
         "  certctl export (-c CONF | -d DATADIR) [-o FILE]\n"
         "  certctl stat   (-c CONF | -d DATADIR) [--json]\n"
