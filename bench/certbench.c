@@ -65,6 +65,8 @@ static void usage(FILE *f) {
       "  --id IDENT             fetch only this identifier\n"
       "  --ids FILE             fetch these identifiers (one a line, picked uniformly\n"
       "                         or by --zipf) instead of demo.json's sample of 100\n"
+      "  --in-turn              fetch the identifiers in turn, each once before any\n"
+      "                         twice (misses of an upstream-only --ids list)\n"
       "  --codes FILE           QR texts for scan, one a line, instead of minting\n"
       "  --certctl PATH         the certctl that mints QR codes (default: next to\n"
       "                         certbench)\n"
@@ -185,7 +187,7 @@ static const char *default_certctl(void) {
 
 static int parse_args(int argc, char **argv, options_t *o) {
   enum {
-    O_DEMO = 256, O_TARGET, O_WORKLOAD, O_MIX, O_VENUE, O_PIPELINE, O_ZIPF, O_MISS, O_ID, O_IDS, O_CODES,
+    O_DEMO = 256, O_TARGET, O_WORKLOAD, O_MIX, O_VENUE, O_PIPELINE, O_ZIPF, O_MISS, O_ID, O_IDS, O_IN_TURN, O_CODES,
     O_CERTCTL, O_JSON, O_TIMEOUT, O_SEED, O_DRY_RUN
   };
   static const struct option longs[] = {
@@ -204,6 +206,7 @@ static int parse_args(int argc, char **argv, options_t *o) {
       {"miss", required_argument, NULL, O_MISS},
       {"id", required_argument, NULL, O_ID},
       {"ids", required_argument, NULL, O_IDS},
+      {"in-turn", no_argument, NULL, O_IN_TURN},
       {"codes", required_argument, NULL, O_CODES},
       {"certctl", required_argument, NULL, O_CERTCTL},
       {"json", required_argument, NULL, O_JSON},
@@ -286,6 +289,7 @@ static int parse_args(int argc, char **argv, options_t *o) {
     }
     case O_ID: o->work.id = optarg; break;
     case O_IDS: o->work.ids_file = optarg; break;
+    case O_IN_TURN: o->work.in_turn = 1; break;
     case O_CODES: o->work.codes_file = optarg; break;
     case O_CERTCTL: o->work.certctl = optarg; break;
     case O_JSON: o->json = optarg; break;
@@ -542,6 +546,7 @@ static int write_json(const options_t *o, const cg_workload_t *w, const cg_run_s
   cJSON_AddNumberToObject(x, "holders", (double)info.keys[CG_WORK_HOLDER]);
   cJSON_AddNumberToObject(x, "qr_codes", (double)info.keys[CG_WORK_SCAN]);
   cJSON_AddNumberToObject(x, "seed", (double)o->seed);
+  cJSON_AddBoolToObject(x, "in_turn", o->work.in_turn);
 
   x = cJSON_AddObjectToObject(root, "load");
   cJSON_AddStringToObject(x, "mode", o->rate > 0 ? "open" : "closed");

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,8 @@ struct cg_workload {
   const char *venue_id, *venue_scope, *venue_key;
 
   cg_work_req_t *hit, *miss; /* fetch, grouped by type: group t is [start[t], start[t] + len[t]) */
+  int in_turn;
+  _Atomic size_t turn;       /* the next fetch in turn (threads share it) */
   size_t nfetch, ntypes;
   size_t *type_start, *type_len;
   double *type_cdf;          /* NULL: uniform over certificates */
@@ -712,6 +715,7 @@ int cg_workload_render(cg_workload_t *w, const cg_workload_opts_t *o, char *err,
   if (kinds > 1)
     w->only_kind = -1;
   w->miss_share = o->miss;
+  w->in_turn = o->in_turn;
   if (strcmp(w->venue_scope, "hotel") == 0 &&
       (o->weight[CG_WORK_FETCH] > 0 || o->weight[CG_WORK_HOLDER] > 0))
     fprintf(stderr, "certbench: warning: venue %s has scope hotel, which may only scan: fetch and "
@@ -737,7 +741,11 @@ const cg_work_req_t *cg_workload_pick(const cg_workload_t *w, cg_rng_t *r) {
   }
   switch (kind) {
   case CG_WORK_FETCH:
-    if (w->type_cdf) {
+    if (w->in_turn) {
+      /* The counter is the only state pick writes: a const workload is
+       * shared by every thread. */
+      i = atomic_fetch_add(&((cg_workload_t *)w)->turn, 1) % w->nfetch;
+    } else if (w->type_cdf) {
       size_t t = cdf_pick(w->type_cdf, w->ntypes, r);
       i = w->type_start[t] + (size_t)(cg_rng_next(r) % w->type_len[t]);
     } else {

@@ -57,6 +57,9 @@ typedef struct cg_workload_opts {
                            * demo.json's sample, or NULL */
   const char *codes_file; /* QR texts for scan, one a line, or NULL: mint them */
   const char *certctl;    /* the certctl program that mints QR codes */
+  int in_turn;            /* fetch the identifiers in turn, not at random: each
+                           * once before any twice (first fetches of an
+                           * upstream-only list are all misses) */
   uint64_t seed;
 } cg_workload_opts_t;
 
