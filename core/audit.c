@@ -113,33 +113,46 @@ int cg_audit_json(const cg_audit_t *a, cg_buf_t *out) {
 #define AUDIT_VERSION 1
 
 static int put_str(cg_buf_t *out, const char *s) {
-  size_t n = strlen(s);
+  size_t n = s ? strlen(s) : 0;
   uint8_t len = (uint8_t)(n > 255 ? 255 : n);
   int err = cg_buf_putc(out, (char)len);
   return err ? err : cg_buf_append(out, s, len);
 }
 
-int cg_audit_encode(const cg_audit_t *a, cg_buf_t *out) {
+int cg_audit_pack(const cg_audit_use_t *u, const uint8_t holder[CG_AUDIT_HOLDER_LEN],
+                  cg_buf_t *out) {
+  static const uint8_t none[CG_AUDIT_HOLDER_LEN];
   uint8_t h[12];
+  int nids = u->nids > CG_AUDIT_IDS_MAX ? CG_AUDIT_IDS_MAX : u->nids;
   int err;
 
   h[0] = AUDIT_VERSION;
-  h[1] = (uint8_t)a->kind;
-  h[2] = (uint8_t)(a->status >> 8);
-  h[3] = (uint8_t)a->status;
+  h[1] = (uint8_t)u->kind;
+  h[2] = (uint8_t)(u->status >> 8);
+  h[3] = (uint8_t)u->status;
   for (int i = 0; i < 8; i++)
-    h[4 + i] = (uint8_t)(a->time_ms >> (56 - 8 * i));
+    h[4 + i] = (uint8_t)(u->time_ms >> (56 - 8 * i));
   if ((err = cg_buf_append(out, h, sizeof h)) != 0 ||
-      (err = cg_buf_append(out, a->holder, CG_AUDIT_HOLDER_LEN)) != 0 ||
-      (err = put_str(out, a->venue)) != 0 || (err = put_str(out, a->purpose)) != 0 ||
-      (err = put_str(out, a->matter)) != 0 || (err = put_str(out, a->client)) != 0 ||
-      (err = put_str(out, a->scan_id)) != 0 ||
-      (err = cg_buf_putc(out, (char)(a->nids > CG_AUDIT_IDS_MAX ? CG_AUDIT_IDS_MAX : a->nids))) != 0)
+      (err = cg_buf_append(out, holder ? holder : none, CG_AUDIT_HOLDER_LEN)) != 0 ||
+      (err = put_str(out, u->venue)) != 0 || (err = put_str(out, u->purpose)) != 0 ||
+      (err = put_str(out, u->matter)) != 0 || (err = put_str(out, u->client)) != 0 ||
+      (err = put_str(out, u->scan_id)) != 0 || (err = cg_buf_putc(out, (char)nids)) != 0)
     return err;
-  for (int i = 0; i < a->nids && i < CG_AUDIT_IDS_MAX; i++)
-    if ((err = put_str(out, a->ids[i])) != 0)
+  for (int i = 0; i < nids; i++)
+    if ((err = put_str(out, u->ids[i])) != 0)
       return err;
   return 0;
+}
+
+int cg_audit_encode(const cg_audit_t *a, cg_buf_t *out) {
+  const char *ids[CG_AUDIT_IDS_MAX];
+  cg_audit_use_t u = {.time_ms = a->time_ms, .kind = a->kind, .status = a->status,
+                      .venue = a->venue, .purpose = a->purpose, .matter = a->matter,
+                      .client = a->client, .scan_id = a->scan_id, .ids = ids,
+                      .nids = a->nids > CG_AUDIT_IDS_MAX ? CG_AUDIT_IDS_MAX : a->nids};
+  for (int i = 0; i < u.nids; i++)
+    ids[i] = a->ids[i];
+  return cg_audit_pack(&u, a->holder, out);
 }
 
 static int get_str(const uint8_t **p, const uint8_t *end, char *dst, size_t cap) {

@@ -56,6 +56,24 @@ void cg_audit_hmac(cg_audit_hmac_t *h, int holder_type, const char *code, size_t
 /* The stored value: a compact binary form (docs/audit.md), written by the
  * writer thread for every use, so kept cheap; and back, bounds-checked. */
 int cg_audit_encode(const cg_audit_t *a, cg_buf_t *out);
+
+/* A use as the request path knows it: pointers into what it has, nothing
+ * copied (a cg_audit_t is 2.5 KB). NULL strings are empty. */
+typedef struct cg_audit_use {
+  uint64_t time_ms;
+  int kind;
+  int status;
+  const char *venue, *purpose, *matter, *client, *scan_id;
+  const char *const *ids;
+  int nids;
+} cg_audit_use_t;
+
+/* Appends the encoding of u with this holder HMAC (NULL: none, zeros), the
+ * bytes cg_audit_encode writes for the same record. */
+int cg_audit_pack(const cg_audit_use_t *u, const uint8_t holder[CG_AUDIT_HOLDER_LEN],
+                  cg_buf_t *out);
+#define CG_AUDIT_HOLDER_AT 12 /* where the holder HMAC sits in an encoding */
+#define CG_AUDIT_TIME_AT 4    /* and the time, u64 big-endian ms */
 int cg_audit_decode(const char *p, size_t len, cg_audit_t *a);
 /* The record as a JSON object, for people and tools (certctl audit --json). */
 int cg_audit_json(const cg_audit_t *a, cg_buf_t *out);

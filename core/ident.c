@@ -52,10 +52,15 @@ static int mod37_36_run(int p, const char *s, size_t len) {
     int v = alnum_value(s[i]);
     if (v < 0)
       return -1;
-    p = (p + v) % 36;
-    if (p == 0)
-      p = 36;
-    p = (2 * p) % 37;
+    /* (p + v) mod 36 with 0 read as 36, then 2p mod 37; p is 1..36 and v
+     * 0..35, so one subtraction each does what two divisions would (every
+     * fetch checks some sixty characters). */
+    p += v;
+    if (p > 36)
+      p -= 36;
+    p *= 2;
+    if (p >= 37)
+      p -= 37;
   }
   return p;
 }

@@ -314,7 +314,7 @@ int main(int argc, char **argv) {
       (srv.log_fd = open(rt->cfg->access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0)
     say("access log %s: %s (logging off)", rt->cfg->access_log, strerror(errno));
   srv.started_ms = uv_hrtime() / 1000000;
-  if ((err = cg_writer_start(&srv.writer, srv.store, srv.audit_key)) != 0) {
+  if ((err = cg_writer_start(&srv.writer, srv.store, srv.audit_key, srv.nworkers)) != 0) {
     say("cannot start the writer: %s", cg_strerror(err));
     return 1;
   }

@@ -750,31 +750,26 @@ static int audit(cg_conn_t *c, int kind, int status, const char *purpose, const 
                  int holder_type, const char *holder, const char *scan_id, const char **ids,
                  int nids) {
   cg_server_t *srv = c->w->srv;
-  cg_audit_t a;
+  struct timespec ts;
+  cg_audit_use_t u;
 
   if (srv->writer == NULL)
     return 0;
-  memset(&a, 0, sizeof a);
-  struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  a.time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-  a.kind = kind;
-  a.status = status;
-  snprintf(a.venue, sizeof a.venue, "%s", c->req.venue_id ? c->req.venue_id : "");
-  snprintf(a.purpose, sizeof a.purpose, "%s", purpose ? purpose : "");
-  snprintf(a.matter, sizeof a.matter, "%s", matter ? matter : "");
-  snprintf(a.scan_id, sizeof a.scan_id, "%s", scan_id ? scan_id : "");
-  if (holder != NULL) {
-    /* The writer computes the HMAC: nothing cryptographic on the loop. */
-    a.holder_type = holder_type;
-    snprintf(a.holder_code, sizeof a.holder_code, "%s", holder);
-  }
   if (c->client[0] == '\0' || c->req.xff_len > 0)
     client_address(c, c->client, sizeof c->client);
-  snprintf(a.client, sizeof a.client, "%s", c->client);
-  for (int i = 0; i < nids && i < CG_AUDIT_IDS_MAX; i++)
-    snprintf(a.ids[a.nids++], sizeof a.ids[0], "%s", ids[i]);
-  return cg_writer_audit(srv->writer, &a);
+  u.time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+  u.kind = kind;
+  u.status = status;
+  u.venue = c->req.venue_id;
+  u.purpose = purpose;
+  u.matter = matter;
+  u.client = c->client;
+  u.scan_id = scan_id;
+  u.ids = ids;
+  u.nids = nids;
+  /* The writer computes the holder's HMAC: nothing cryptographic on the loop. */
+  return cg_writer_audit(srv->writer, c->w->id, &u, holder_type, holder);
 }
 
 /* ---- POST /v1/scan ------------------------------------------------------------------------- */

@@ -1,4 +1,12 @@
-/* writer.c — the LMDB writer thread (see writer.h). */
+/* writer.c — the LMDB writer thread (see writer.h).
+ *
+ * Audit records come through one ring per worker: a single-producer,
+ * single-consumer byte ring, so the request path takes no lock and
+ * allocates nothing — it packs the record and publishes it with one release
+ * store. Everything else (verdicts, fills, revocations, cursors) is rare and
+ * comes through a list under a mutex. Every WAIT_MS the thread takes what
+ * the list and the rings hold into one write transaction and commits it.
+ */
 #include "gateway/writer.h"
 
 #include <pthread.h>
@@ -8,14 +16,32 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #include "core/ident.h"
 
 #define GROUP_MAX 8192     /* items per transaction */
 #define WAIT_MS 40         /* the longest an item waits before its group starts: with the
                               commit, within the 100 ms a crash may lose */
-#define QUEUE_MAX 262144    /* audit records waiting; beyond, requests are refused */
+#define RING_BYTES (8u << 20) /* a worker's audit records waiting (~30,000); when full,
+                                  requests are refused rather than left unrecorded */
+#define RINGS_MAX 1024
+#define MEMO_SLOTS 16384 /* holder HMACs remembered (direct-mapped, ~1 MB) */
 
-enum { ITEM_VERDICT, ITEM_AUDIT, ITEM_FILL, ITEM_REVOKE, ITEM_META };
+enum { ITEM_VERDICT, ITEM_FILL, ITEM_REVOKE, ITEM_META };
+
+/* A worker's audit ring. head and tail count bytes from the start and only
+ * grow; an entry is a u32 length and that many bytes, 4-aligned, never
+ * split by the end of the buffer (a length of WRAP says "go to the start"). */
+#define WRAP UINT32_MAX
+struct ring {
+  _Atomic uint64_t head; /* written by the worker */
+  char pad1[56];
+  _Atomic uint64_t tail; /* written by the writer thread */
+  char pad2[56];
+  char *buf;
+  cg_buf_t pack; /* the worker's: a record packed before it is copied in */
+};
 
 struct item {
   int kind;
@@ -26,8 +52,6 @@ struct item {
   uint64_t etag;
   int reason;
   uint32_t gen;
-  /* audit */
-  cg_audit_t *audit;
   /* fill (an encoded record), meta (a value under ident as the key) */
   void *data;
   size_t data_len;
@@ -45,19 +69,23 @@ struct cg_writer {
   int stopping;
   uint64_t seq;
   cg_writer_stats_t stats;
-  cg_buf_t buf;
+  struct ring *rings;
+  int nrings;
+  /* The last HMAC made for each of a few thousand holders: an HMAC costs
+   * four SHA-256 blocks (~1.6 µs here), the writer's largest cost per record,
+   * and uses of one holder's certificates come in runs. A slot is checked
+   * against the whole code, so a hash collision only costs a fresh HMAC. */
+  struct memo {
+    uint8_t type, len;
+    char code[32];
+    uint8_t mac[CG_AUDIT_HOLDER_LEN];
+  } *memo;
 };
 
 cg_writer_stats_t *cg_writer_stats(cg_writer_t *w) { return &w->stats; }
 
 static int enqueue(cg_writer_t *w, struct item *it) {
   pthread_mutex_lock(&w->mu);
-  /* An audit record that cannot be kept must not be promised: past the
-   * bound the request is refused instead (the disk is not keeping up). */
-  if (it->kind == ITEM_AUDIT && w->queued >= QUEUE_MAX) {
-    pthread_mutex_unlock(&w->mu);
-    return CG_EUNAVAIL;
-  }
   w->queued++;
   if (w->tail)
     w->tail->next = it;
@@ -87,23 +115,49 @@ void cg_writer_verdict(cg_writer_t *w, const char *ident, size_t len, uint64_t e
   enqueue(w, it);
 }
 
-int cg_writer_audit(cg_writer_t *w, const cg_audit_t *a) {
-  struct item *it = calloc(1, sizeof *it);
-  if (it == NULL || (it->audit = malloc(sizeof *a)) == NULL) {
-    free(it);
+/* ---- audit rings ------------------------------------------------------------ */
+
+int cg_writer_audit(cg_writer_t *w, int ring, const cg_audit_use_t *u, int holder_type,
+                    const char *holder_code) {
+  struct ring *r;
+  size_t code_len = holder_code ? strlen(holder_code) : 0;
+  uint64_t head, tail, at, need, room;
+  uint32_t len;
+
+  if (ring < 0 || ring >= w->nrings || code_len > 32)
+    return CG_EINTERNAL;
+  r = &w->rings[ring];
+  /* [u8 holder type][u8 code length][code][the record, holder HMAC zero]:
+   * the writer puts the HMAC in, off the request path. */
+  cg_buf_reset(&r->pack);
+  if (cg_buf_putc(&r->pack, (char)holder_type) != 0 ||
+      cg_buf_putc(&r->pack, (char)code_len) != 0 ||
+      cg_buf_append(&r->pack, holder_code, code_len) != 0 ||
+      cg_audit_pack(u, NULL, &r->pack) != 0)
     return CG_ENOMEM;
+  len = (uint32_t)r->pack.len;
+  need = (4 + (uint64_t)len + 3) & ~(uint64_t)3;
+  head = atomic_load_explicit(&r->head, memory_order_relaxed);
+  tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+  at = head % RING_BYTES;
+  /* An entry does not wrap: skip to the start when it would. */
+  room = at + need > RING_BYTES ? RING_BYTES - at : 0;
+  if (head + room + need - tail > RING_BYTES)
+    return CG_EUNAVAIL; /* the disk is not keeping up: refuse, do not lose */
+  if (room > 0) {
+    uint32_t wrap = WRAP;
+    if (room >= 4)
+      memcpy(r->buf + at, &wrap, 4);
+    head += room;
+    at = 0;
   }
-  it->kind = ITEM_AUDIT;
-  *it->audit = *a;
-  if (enqueue(w, it) != 0) {
-    free(it->audit);
-    free(it);
-    return CG_EUNAVAIL;
-  }
+  memcpy(r->buf + at, &len, 4);
+  memcpy(r->buf + at + 4, r->pack.base, len);
+  atomic_store_explicit(&r->head, head + need, memory_order_release);
   return 0;
 }
 
-static int file_audit(cg_writer_t *w, cg_store_writer_t *tx, cg_audit_t *a);
+
 
 static int enqueue_data(cg_writer_t *w, int kind, const char *key, size_t klen, const void *data,
                         size_t len) {
@@ -144,8 +198,6 @@ static int file_item(cg_writer_t *w, cg_store_writer_t *tx, struct item *it) {
                            it->reason, it->gen);
     atomic_fetch_add(&w->stats.verdicts, 1);
     return 0;
-  case ITEM_AUDIT:
-    return file_audit(w, tx, it->audit);
   case ITEM_FILL:
     err = cg_store_cert_put(tx, it->ident, it->ident_len, it->data, it->data_len, NULL);
     atomic_fetch_add(&w->stats.fills, 1);
@@ -161,32 +213,130 @@ static int file_item(cg_writer_t *w, cg_store_writer_t *tx, struct item *it) {
   return err == CG_ENOTFOUND || err == CG_ERECORD ? 0 : err;
 }
 
-static int file_audit(cg_writer_t *w, cg_store_writer_t *tx, cg_audit_t *a) {
+/* One ring entry into the store: the holder's HMAC put in, the record
+ * appended to the log, the holder index told. */
+static int file_audit(cg_writer_t *w, cg_store_writer_t *tx, uint8_t *p, uint32_t len) {
+  static const uint8_t none[CG_AUDIT_HOLDER_LEN];
   uint8_t key[CG_AUDIT_KEY_LEN];
+  uint64_t ms = 0;
+  uint8_t *rec, *holder;
+  size_t code_len;
   int err;
 
-  if (a->holder_code[0] != '\0') {
-    if (w->hmac != NULL)
-      cg_audit_hmac(w->hmac, a->holder_type, a->holder_code, strlen(a->holder_code), a->holder);
-    else
-      cg_audit_holder_key(w->audit_key, a->holder_type, a->holder_code, strlen(a->holder_code),
-                          a->holder);
-    memset(a->holder_code, 0, sizeof a->holder_code);
+  if (len < 2 || (code_len = p[1]) + 2 + CG_AUDIT_HOLDER_AT + CG_AUDIT_HOLDER_LEN > len)
+    return 0; /* cannot happen: the worker packed it */
+  rec = p + 2 + code_len;
+  holder = rec + CG_AUDIT_HOLDER_AT;
+  if (code_len > 0) {
+    struct memo *m = w->memo ? &w->memo[(XXH3_64bits(p, 2 + code_len)) % MEMO_SLOTS] : NULL;
+    if (m != NULL && m->len == code_len && m->type == p[0] && memcmp(m->code, p + 2, code_len) == 0) {
+      memcpy(holder, m->mac, CG_AUDIT_HOLDER_LEN);
+    } else {
+      if (w->hmac != NULL)
+        cg_audit_hmac(w->hmac, p[0], (const char *)p + 2, code_len, holder);
+      else
+        cg_audit_holder_key(w->audit_key, p[0], (const char *)p + 2, code_len, holder);
+      if (m != NULL) {
+        m->type = p[0], m->len = (uint8_t)code_len;
+        memcpy(m->code, p + 2, code_len);
+        memcpy(m->mac, holder, CG_AUDIT_HOLDER_LEN);
+      }
+    }
+    memset(p + 2, 0, code_len); /* the ring's copy of the code goes no further */
   }
-  cg_audit_key(a->time_ms, ++w->seq, key);
-  cg_buf_reset(&w->buf);
-  if ((err = cg_audit_encode(a, &w->buf)) != 0 ||
-      (err = cg_store_put_last(tx, CG_DB_AUDIT, key, sizeof key, w->buf.base, w->buf.len)) != 0)
+  for (int i = 0; i < 8; i++)
+    ms = ms << 8 | rec[CG_AUDIT_TIME_AT + i];
+  cg_audit_key(ms, ++w->seq, key);
+  if ((err = cg_store_put_last(tx, CG_DB_AUDIT, key, sizeof key, rec,
+                               len - 2 - code_len)) != 0)
     return err;
   /* Holders are looked up among millions of records: indexed. A venue's
    * records are for supervision, read by walking the log in time order,
    * which spares one index write per use on the request rate. */
-  if (a->holder_code[0] == '\0' && memcmp(a->holder, (uint8_t[32]){0}, 32) == 0)
+  if (memcmp(holder, none, CG_AUDIT_HOLDER_LEN) == 0)
     return 0;
-  if ((err = cg_store_index_add(tx, CG_DB_AUDIT_HOLDER, a->holder, CG_AUDIT_HOLDER_LEN, key,
-                                sizeof key)) != 0)
-    return err;
+  return cg_store_index_add(tx, CG_DB_AUDIT_HOLDER, holder, CG_AUDIT_HOLDER_LEN, key, sizeof key);
+}
+
+/* Files ring r's entries from its tail up to head (read before the
+ * transaction began); the caller advances the tail once committed. */
+static int file_ring(cg_writer_t *w, cg_store_writer_t *tx, struct ring *r, uint64_t head,
+                     uint64_t *n) {
+  uint64_t pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
+  while (pos < head) {
+    uint64_t at = pos % RING_BYTES;
+    uint32_t len;
+    int err;
+    if (RING_BYTES - at < 4) { /* too little left for a length: skipped */
+      pos += RING_BYTES - at;
+      continue;
+    }
+    memcpy(&len, r->buf + at, 4);
+    if (len == WRAP) {
+      pos += RING_BYTES - at;
+      continue;
+    }
+    if ((err = file_audit(w, tx, (uint8_t *)r->buf + at + 4, len)) != 0)
+      return err;
+    (*n)++;
+    pos += (4 + (uint64_t)len + 3) & ~(uint64_t)3;
+  }
   return 0;
+}
+
+static int rings_waiting(cg_writer_t *w) {
+  for (int i = 0; i < w->nrings; i++)
+    if (atomic_load_explicit(&w->rings[i].head, memory_order_acquire) !=
+        atomic_load_explicit(&w->rings[i].tail, memory_order_relaxed))
+      return 1;
+  return 0;
+}
+
+static void free_items(struct item *it) {
+  while (it != NULL) {
+    struct item *next = it->next;
+    free(it->data);
+    free(it);
+    it = next;
+  }
+}
+
+/* One group: the listed items and every ring's entries up to now, in one
+ * transaction. Ring space is given back only once the group is committed. */
+static void file_group(cg_writer_t *w, struct item *batch) {
+  uint64_t heads[RINGS_MAX];
+  cg_store_writer_t *tx;
+  uint64_t na = 0, nother = 0;
+  int err;
+
+  for (int i = 0; i < w->nrings; i++)
+    heads[i] = atomic_load_explicit(&w->rings[i].head, memory_order_acquire);
+  if ((err = cg_store_write_begin(w->store, 0, &tx)) != 0) {
+    fprintf(stderr, "certgw: writer: cannot begin: %s\n", cg_strerror(err));
+    free_items(batch);
+    atomic_fetch_add(&w->stats.failures, 1);
+    return;
+  }
+  for (struct item *it = batch; it != NULL && !err; it = it->next, nother++)
+    err = file_item(w, tx, it);
+  for (int i = 0; i < w->nrings && !err; i++)
+    err = file_ring(w, tx, &w->rings[i], heads[i], &na);
+  if (err == 0 && (err = cg_store_write_commit(tx)) == 0) {
+    atomic_fetch_add(&w->stats.audits, na);
+    atomic_fetch_add(&w->stats.commits, 1);
+  } else {
+    if (err != 0) {
+      cg_store_write_abort(tx);
+      fprintf(stderr, "certgw: writer: %llu audit records and %llu other items not filed: %s\n",
+              (unsigned long long)na, (unsigned long long)nother, cg_strerror(err));
+    }
+    atomic_fetch_add(&w->stats.failures, 1);
+  }
+  /* Filed or failed, the space is given back: a failing disk must not stop
+   * the gateway behind a full ring (the failure is counted and logged). */
+  for (int i = 0; i < w->nrings; i++)
+    atomic_store_explicit(&w->rings[i].tail, heads[i], memory_order_release);
+  free_items(batch);
 }
 
 static void *run(void *arg) {
@@ -194,71 +344,56 @@ static void *run(void *arg) {
 
   for (;;) {
     struct item *batch;
+    struct timespec until;
     int stop;
 
-    pthread_mutex_lock(&w->mu);
-    while (w->head == NULL && !w->stopping) {
-      struct timespec until;
-      clock_gettime(CLOCK_REALTIME, &until);
-      until.tv_nsec += WAIT_MS * 1000000L;
-      if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-      }
-      pthread_cond_timedwait(&w->cv, &w->mu, &until);
+    /* A group every WAIT_MS at most (sooner when the list is long): a
+     * record waits at most that long before its group begins. */
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += WAIT_MS * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000L;
     }
+    pthread_mutex_lock(&w->mu);
+    while (w->queued < GROUP_MAX && !w->stopping &&
+           pthread_cond_timedwait(&w->cv, &w->mu, &until) == 0)
+      ;
     batch = w->head;
     w->head = w->tail = NULL;
     w->queued = 0;
     stop = w->stopping;
     pthread_mutex_unlock(&w->mu);
-    if (batch == NULL && stop)
-      break;
-    /* Items arriving while this group commits (and syncs) form the next. */
-    while (batch != NULL) {
-      cg_store_writer_t *tx;
-      uint64_t nv = 0, na = 0;
-      int n = 0, err = 0;
-
-      if ((err = cg_store_write_begin(w->store, 0, &tx)) != 0) {
-        fprintf(stderr, "certgw: writer: cannot begin: %s\n", cg_strerror(err));
+    if (batch != NULL || rings_waiting(w))
+      file_group(w, batch);
+    if (stop && !rings_waiting(w)) {
+      /* Whatever came in while stopping is filed before the end. */
+      pthread_mutex_lock(&w->mu);
+      batch = w->head;
+      w->head = w->tail = NULL;
+      pthread_mutex_unlock(&w->mu);
+      if (batch == NULL)
         break;
-      }
-      for (; batch != NULL && n < GROUP_MAX && !err; n++) {
-        struct item *it = batch;
-        batch = it->next;
-        err = file_item(w, tx, it);
-        nv += it->kind != ITEM_AUDIT;
-        na += it->kind == ITEM_AUDIT;
-        free(it->audit);
-        free(it->data);
-        free(it);
-      }
-      if (err == 0 && (err = cg_store_write_commit(tx)) == 0) {
-        atomic_fetch_add(&w->stats.audits, na);
-        atomic_fetch_add(&w->stats.commits, 1);
-      } else {
-        if (err != 0)
-          fprintf(stderr, "certgw: writer: %llu audit records and %llu other items not filed: %s\n",
-                  (unsigned long long)na, (unsigned long long)nv, cg_strerror(err));
-        atomic_fetch_add(&w->stats.failures, 1);
-      }
-    }
-    while (batch != NULL) {
-      struct item *it = batch;
-      batch = it->next;
-      free(it->audit);
-      free(it->data);
-      free(it);
+      file_group(w, batch);
     }
   }
   return NULL;
 }
 
-int cg_writer_start(cg_writer_t **out, cg_store_t *store, const uint8_t audit_key[32]) {
+int cg_writer_start(cg_writer_t **out, cg_store_t *store, const uint8_t audit_key[32], int rings) {
   cg_writer_t *w = calloc(1, sizeof *w);
-  if (w == NULL)
+  if (w == NULL || rings < 0 || rings > RINGS_MAX ||
+      (w->rings = calloc((size_t)(rings ? rings : 1), sizeof *w->rings)) == NULL) {
+    free(w);
     return CG_ENOMEM;
+  }
+  w->nrings = rings;
+  w->memo = calloc(MEMO_SLOTS, sizeof *w->memo); /* without it, every record gets its HMAC */
+  for (int i = 0; i < rings; i++) {
+    if ((w->rings[i].buf = malloc(RING_BYTES)) == NULL)
+      return CG_ENOMEM; /* at start: the process exits */
+    cg_buf_init(&w->rings[i].pack, 64 * 1024);
+  }
   w->store = store;
   memcpy(w->audit_key, audit_key, 32);
   w->hmac = cg_audit_hmac_new(audit_key);
@@ -269,7 +404,6 @@ int cg_writer_start(cg_writer_t **out, cg_store_t *store, const uint8_t audit_ke
   w->seq = ((uint64_t)ts.tv_sec << 32) ^ ((uint64_t)ts.tv_nsec << 8) ^ (uint64_t)getpid();
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->cv, NULL);
-  cg_buf_init(&w->buf, 1 << 20);
   if (pthread_create(&w->thread, NULL, run, w) != 0) {
     free(w);
     return CG_EINTERNAL;
@@ -287,6 +421,11 @@ void cg_writer_stop(cg_writer_t *w) {
   pthread_mutex_unlock(&w->mu);
   pthread_join(w->thread, NULL);
   cg_audit_hmac_free(w->hmac);
-  cg_buf_free(&w->buf);
+  for (int i = 0; i < w->nrings; i++) {
+    free(w->rings[i].buf);
+    cg_buf_free(&w->rings[i].pack);
+  }
+  free(w->rings);
+  free(w->memo);
   free(w);
 }

@@ -18,17 +18,21 @@
 
 typedef struct cg_writer cg_writer_t;
 
-/* audit_key: the store's key for holder HMACs (audit.h). */
-int cg_writer_start(cg_writer_t **out, cg_store_t *store, const uint8_t audit_key[32]);
+/* audit_key: the store's key for holder HMACs (audit.h); rings: one audit
+ * ring for each worker. */
+int cg_writer_start(cg_writer_t **out, cg_store_t *store, const uint8_t audit_key[32], int rings);
 /* Files everything queued, then stops. */
 void cg_writer_stop(cg_writer_t *w);
 
 /* Queue a seal verdict on a record (kept only if the record is unchanged). */
 void cg_writer_verdict(cg_writer_t *w, const char *ident, size_t len, uint64_t etag, int reason,
                        uint32_t gen);
-/* Queue an audit record (copied). Returns 0, CG_ENOMEM, or CG_EUNAVAIL when
- * the queue is at its bound (the caller refuses the request). */
-int cg_writer_audit(cg_writer_t *w, const cg_audit_t *a);
+/* Queue an audit record in ring (the calling worker's own: one thread per
+ * ring), with the holder in plain text (NULL: none) for the writer to turn
+ * into its HMAC. Takes no lock and allocates nothing. Returns 0, or
+ * CG_EUNAVAIL when the ring is full (the caller refuses the request). */
+int cg_writer_audit(cg_writer_t *w, int ring, const cg_audit_use_t *u, int holder_type,
+                    const char *holder_code);
 
 /* Queue an encoded record to store under ident (a fill from upstream),
  * replacing what is there. Returns 0 or CG_ENOMEM. */
