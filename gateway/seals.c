@@ -394,12 +394,18 @@ static cg_fill_t *run_feed(cg_seals_t *s, cg_seal_verifier_t *ver, cg_store_read
       if (cg_store_reader_begin(*rd) != 0)
         continue;
       held = cg_store_cert_get(*rd, cid->valuestring, strlen(cid->valuestring), &old) == 0;
+      int old_revoked = held && (old.flags & CG_RECORD_REVOKED_LATER);
+      int old_source = held ? old.source : j->source;
       cg_store_reader_end(*rd);
       if (!held) {
         f->changes[2]++;
         continue;
       }
-      make_record(ver, cg_trust_generation(j->trust), cert, 0, NULL, 0, 0, NULL, j->source, &one);
+      /* A revocation stays (a later version does not undo it), and so does
+       * where the copy came from: an imported one is kept current by the
+       * feed, not refreshed. */
+      make_record(ver, cg_trust_generation(j->trust), cert, old_revoked, NULL, 0, 0, NULL,
+                  old_source, &one);
       if (one.err == 0) {
         cg_writer_fill(s->srv->writer, one.ident, strlen(one.ident), one.rec, one.len);
         f->changes[1]++;

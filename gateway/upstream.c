@@ -79,6 +79,8 @@ struct tier {
   /* the change feed, worker 0's */
   char cursor[CG_IDENT_MAX + 1]; /* at most 64 bytes are accepted from a feed */
   int polling;
+  int feed_addr;              /* the address polled now */
+  uint64_t feed_ns;           /* when the poll went out */
   uv_timer_t feed_timer;
   int feed_timer_on;
 };
@@ -404,6 +406,16 @@ static void on_filled(void *arg, int err, uint32_t unused, void *p) {
   cg_fill_free(fill);
 }
 
+/* A call that ended without a usable answer, as the metrics name it. */
+static int failure_outcome(int kind) {
+  return kind == CG_UP_OK        ? O_STATUS
+         : kind == CG_UP_CONNECT ? O_CONNECT
+         : kind == CG_UP_RESET   ? O_RESET
+         : kind == CG_UP_TIMEOUT ? O_TIMEOUT
+         : kind == CG_UP_TLS     ? O_TLS
+                                 : O_PROTOCOL;
+}
+
 static void on_answer(void *arg, int kind, int status, const char *body, size_t len) {
   struct fetch *f = arg;
   cg_upstream_t *up = f->up;
@@ -433,12 +445,7 @@ static void on_answer(void *arg, int kind, int status, const char *body, size_t 
     next_tier(f);
     return;
   }
-  outcome = kind == CG_UP_OK      ? O_STATUS
-            : kind == CG_UP_CONNECT ? O_CONNECT
-            : kind == CG_UP_RESET   ? O_RESET
-            : kind == CG_UP_TIMEOUT ? O_TIMEOUT
-            : kind == CG_UP_TLS     ? O_TLS
-                                    : O_PROTOCOL;
+  outcome = failure_outcome(kind);
   observe(t, outcome, ns);
   f->failed = 1;
   f->timed_out |= kind == CG_UP_TIMEOUT;
@@ -700,7 +707,13 @@ static void on_feed_answer(void *arg, int kind, int status, const char *body, si
   cg_upstream_t *up = t->feed_timer.data;
   char key[96];
   count(&t->feed_polls, 1);
+  /* A poll is a call like a fetch: counted and timed with them. */
+  observe(t, kind == CG_UP_OK && status == 200 ? O_OK : failure_outcome(kind),
+          now_ns() - t->feed_ns);
   if (kind != CG_UP_OK || status != 200) {
+    /* An address that refuses or resets is left out of polls as of fetches. */
+    if (kind == CG_UP_CONNECT || kind == CG_UP_RESET)
+      eject(up, t, t->feed_addr);
     count(&t->feed_failures, 1);
     t->polling = 0;
     return;
@@ -724,6 +737,8 @@ static void poll_feed(struct tier *t, cg_upstream_t *up) {
   snprintf(headers, sizeof headers, "%sX-Request-Id: certgw-feed-%llu\r\n", t->headers,
            (unsigned long long)atomic_fetch_add(&up->seq, 1));
   t->polling = 1;
+  t->feed_addr = addr;
+  t->feed_ns = now_ns();
   if (cg_upclient_get(up->clients[up->feeder->id], (int)(t - up->tiers), addr, target, headers,
                       t->cfg->connect_timeout_ms, t->cfg->timeout_ms, on_feed_answer, t) == NULL)
     t->polling = 0;
