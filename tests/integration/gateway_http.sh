@@ -81,25 +81,6 @@ HOLDER=$(sed -n '/"holders":/,${/"code":/{s/.*"code":[[:space:]]*"\([^"]*\)".*/\
 mapfile -t HIDS < <(sed -n '/"holders":/,$p' "$T/d/demo.json" | grep -m1 '"certificates":' | grep -o '1\.2\.156[^"]*')
 [[ -n $HOLDER && ${#HIDS[@]} -ge 1 ]] || fail "holders[0] not found in demo.json"
 
-# ISO 7064 MOD 37,36 over the identifier's segments after the root (no dots).
-ALNUM=0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ
-mod37_36() {
-  local s=$1 p=36 i v pre
-  for ((i = 0; i < ${#s}; i++)); do
-    pre=${ALNUM%%"${s:i:1}"*}
-    v=${#pre}
-    p=$(((p + v) % 36))
-    ((p == 0)) && p=36
-    p=$((2 * p % 37))
-  done
-  echo "${ALNUM:$(((37 - p) % 36)):1}"
-}
-# ident_check ID: the check character ID should have.
-ident_check() {
-  local rest=${1#1.2.156.3005.2.}
-  rest=${rest%.*}
-  mod37_36 "${rest//./}"
-}
 for x in "${IDS[@]:0:20}"; do
   [[ $(ident_check "$x") == "${x: -1}" ]] || fail "MOD 37,36 in this script disagrees with $x"
 done

@@ -109,25 +109,8 @@ pick() {
   fi
 }
 
-# Identifiers no platform has, with a right check character (ISO 7064
-# MOD 37,36 over the segments after the root): absent N.
-ALNUM=0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ
-mod37_36() {
-  local s=$1 p=36 i v pre
-  for ((i = 0; i < ${#s}; i++)); do
-    pre=${ALNUM%%"${s:i:1}"*}
-    v=${#pre}
-    p=$(((p + v) % 36))
-    ((p == 0)) && p=36
-    p=$((2 * p % 37))
-  done
-  echo "${ALNUM:$(((37 - p) % 36)):1}"
-}
-ident_check() {
-  local rest=${1#1.2.156.3005.2.}
-  rest=${rest%.*}
-  mod37_36 "${rest//./}"
-}
+# Identifiers no platform has, with a right check character (lib.sh's
+# ident_check): absent N.
 for x in "${CITY_IDS[@]:0:10}"; do
   [[ $(ident_check "$x") == "${x: -1}" ]] || fail "MOD 37,36 in this script disagrees with $x"
 done

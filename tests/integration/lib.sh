@@ -35,3 +35,24 @@ free_port() {
 strip_upstream() {
   awk '/^\[/ { skip = ($0 ~ /^\[upstream/) } !skip' "$1" >"$1.tmp" && mv "$1.tmp" "$1"
 }
+
+# ISO 7064 MOD 37,36 in the shell, independent of core/ident.c: mod37_36 S
+# prints the check character of S (0-9A-Z, no dots); ident_check ID the one
+# identifier ID should have (over its segments after the root).
+ALNUM=0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ
+mod37_36() {
+  local s=$1 p=36 i v pre
+  for ((i = 0; i < ${#s}; i++)); do
+    pre=${ALNUM%%"${s:i:1}"*}
+    v=${#pre}
+    p=$(((p + v) % 36))
+    ((p == 0)) && p=36
+    p=$((2 * p % 37))
+  done
+  echo "${ALNUM:$(((37 - p) % 36)):1}"
+}
+ident_check() {
+  local rest=${1#1.2.156.3005.2.}
+  rest=${rest%.*}
+  mod37_36 "${rest//./}"
+}
