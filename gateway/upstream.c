@@ -98,12 +98,14 @@ struct cg_upstream {
   _Atomic uint64_t seq;
   _Atomic uint64_t coalesced, negative_hits, fetches, fills, retries, stale_served, refused;
   cg_upclient_t *clients[1024]; /* by worker id */
+  struct fetch *owned[1024];     /* each worker's fetches in flight, by worker id */
   cg_worker_t *feeder;
 };
 
 struct fetch {
   cg_upstream_t *up;
   cg_worker_t *w;
+  struct fetch *prev, *next; /* the worker's fetches in flight (touched on its loop only) */
   char ident[CG_IDENT_MAX + 1]; /* the table's key: an identifier, or "H<type>:<code>" */
   size_t len;
   int holder;          /* a list by holder, not a fetch by identifier */
@@ -273,6 +275,12 @@ static void fetch_finish(struct fetch *f, int err, cg_fill_t *fill) {
   if (f->done)
     return;
   f->done = 1;
+  if (f->prev)
+    f->prev->next = f->next;
+  else
+    up->owned[f->w->id] = f->next;
+  if (f->next)
+    f->next->prev = f->prev;
   if (f->call != NULL) {
     cg_upcall_cancel(f->call);
     f->call = NULL;
@@ -545,6 +553,10 @@ static void fetch_start(cg_upstream_t *up, cg_worker_t *w, struct fetch *f, cons
   }
   cg_buf_init(&f->acc, 64u << 20);
   f->tier = -1;
+  f->next = up->owned[w->id];
+  if (f->next)
+    f->next->prev = f;
+  up->owned[w->id] = f;
   uv_timer_init(&w->loop, &f->deadline);
   f->deadline.data = f;
   uv_timer_start(&f->deadline, on_deadline, up->cfg->up_deadline_ms, 0);
@@ -857,6 +869,10 @@ int cg_upstream_worker_start(cg_upstream_t *up, cg_worker_t *w, cg_why_t *why) {
 void cg_upstream_worker_stop(cg_upstream_t *up, cg_worker_t *w) {
   if (up == NULL || up->ntiers == 0 || up->clients[w->id] == NULL)
     return;
+  /* Requests on other workers may wait for this worker's fetches: they are
+   * answered now, not left to the drain deadline. */
+  while (up->owned[w->id] != NULL)
+    fetch_finish(up->owned[w->id], CG_EUPSTREAM, NULL);
   if (w == up->feeder)
     for (int i = 0; i < up->ntiers; i++)
       if (up->tiers[i].feed_timer_on && !uv_is_closing((uv_handle_t *)&up->tiers[i].feed_timer))

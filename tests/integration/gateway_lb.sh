@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 command -v haproxy >/dev/null || fail "haproxy is not installed (tools/bootstrap installs it)"
 
-base=$((40000 + $$ % 10000))
+base=$((22000 + $$ % 2000)) # below 32768: not a port an outgoing connection may hold
 p1=$(free_port "$base")
 p2=$(free_port $((p1 + 1)))
 plb=$(free_port $((p2 + 1)))

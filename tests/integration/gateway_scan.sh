@@ -22,10 +22,10 @@ cleanup() {
 trap cleanup EXIT
 
 # A port nobody listens on (bounded tries; certgw itself fails loudly if taken).
-PORT=$((34000 + $$ % 20000))
+PORT=$((24000 + $$ % 2000)) # below the ephemeral ports (32768-)
 for _ in $(seq 20); do
   (exec 9<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || break
-  PORT=$((34000 + (PORT - 34000 + 7) % 20000))
+  PORT=$((24000 + (PORT - 24000 + 7) % 2000))
 done
 URL=http://127.0.0.1:$PORT
 

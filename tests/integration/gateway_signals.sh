@@ -19,10 +19,10 @@ cleanup() {
 trap cleanup EXIT
 
 # A port nobody listens on (bounded tries; certgw itself fails loudly if taken).
-PORT=$((30000 + $$ % 20000))
+PORT=$((28000 + $$ % 2000)) # below the ephemeral ports (32768-)
 for _ in $(seq 20); do
   (exec 9<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || break
-  PORT=$((30000 + (PORT - 30000 + 7) % 20000))
+  PORT=$((28000 + (PORT - 28000 + 7) % 2000))
 done
 URL=http://127.0.0.1:$PORT
 

@@ -50,7 +50,7 @@ trap cleanup EXIT
 # pids; each takes 4 ports here), below the ephemeral range (32768 on): a
 # port some client connection holds cannot be listened on, and ss -l does
 # not show it.
-base=$((20000 + $$ * 37 % 12000))
+base=$((30000 + $$ * 37 % 2000))
 P=$(free_port "$base")
 PC=$(free_port $((P + 1)))
 PP=$(free_port $((PC + 1)))
