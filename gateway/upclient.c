@@ -45,8 +45,8 @@ struct upconn {
   int status, complete, keep_alive;
   cg_buf_t body;
   /* the call */
-  cg_upcall_cb cb;
-  void *arg;
+  cg_upcall_t *call;  /* NULL between calls, or once it has ended */
+  int fail_kind;      /* a failure found while starting, reported on the next turn */
   char *request;
   size_t request_len;
   uint64_t deadline; /* loop ms */
@@ -56,6 +56,14 @@ struct upconn {
   cg_buf_t tls_in;
   size_t tls_in_off;
   cg_buf_t tls_out;
+};
+
+/* A call's handle: it outlives the connection it started on when that one
+ * dies before answering and the call moves to a fresh one. */
+struct cg_upcall {
+  struct upconn *u;
+  cg_upcall_cb cb;
+  void *arg;
 };
 
 struct address {
@@ -142,7 +150,9 @@ static void conn_close(struct upconn *u) {
   if (u->anext)
     u->anext->aprev = u->aprev;
   u->closing = 1;
-  u->cb = NULL;
+  /* A call still on it ends without its callback (the client is closing). */
+  free(u->call);
+  u->call = NULL;
   uv_close((uv_handle_t *)&u->timer, on_handle_closed);
   uv_close((uv_handle_t *)&u->tcp, on_handle_closed);
 }
@@ -150,34 +160,36 @@ static void conn_close(struct upconn *u) {
 static int start_call(struct upconn *u);
 static struct upconn *conn_new(cg_upclient_t *cl, int tier, int addr);
 
+static void fail_later(struct upconn *u, int kind);
+
 /* The call ends: its callback runs once, then the connection is kept or
  * closed. */
 static void finish(struct upconn *u, int kind) {
-  cg_upcall_cb cb = u->cb;
-  void *arg = u->arg;
+  cg_upcall_t *call = u->call;
 
   uv_timer_stop(&u->timer);
+  u->call = NULL;
   /* A reused connection that died before answering: once more, fresh. */
-  if (kind != CG_UP_OK && kind != CG_UP_TIMEOUT && u->reused && !u->got_bytes && cb != NULL) {
+  if (kind != CG_UP_OK && kind != CG_UP_TIMEOUT && u->reused && !u->got_bytes && call != NULL) {
     struct upconn *n = conn_new(u->cl, u->tier, u->addr);
     if (n != NULL) {
-      n->cb = cb, n->arg = arg;
+      n->call = call;
+      call->u = n;
       n->request = u->request, n->request_len = u->request_len;
       u->request = NULL;
       n->deadline = u->deadline, n->connect_ms = u->connect_ms, n->total_ms = u->total_ms;
-      u->cb = NULL;
       conn_close(u);
-      if (start_call(n) != 0) {
-        n->cb = NULL;
-        conn_close(n);
-        cb(arg, CG_UP_CONNECT, 0, NULL, 0);
-      }
+      if (start_call(n) != 0)
+        fail_later(n, CG_UP_CONNECT);
       return;
     }
   }
-  u->cb = NULL;
-  if (cb != NULL)
+  if (call != NULL) {
+    cg_upcall_cb cb = call->cb;
+    void *arg = call->arg;
+    free(call);
     cb(arg, kind, u->status, u->body.base, u->body.len);
+  }
   if (u->closing)
     return;
   if (kind == CG_UP_OK && u->keep_alive && !u->cl->closed) {
@@ -204,8 +216,10 @@ static void finish(struct upconn *u, int kind) {
 static void on_written(uv_write_t *req, int status) {
   struct upconn *u = req->data;
   free(req);
-  if (status != 0 && !u->closing && u->cb != NULL)
+  if (status != 0 && !u->closing && u->call != NULL) {
     finish(u, CG_UP_RESET);
+    conn_close(u);
+  }
 }
 
 static int send_raw(struct upconn *u, const void *p, size_t len) {
@@ -312,7 +326,7 @@ static void on_tls_data(struct upconn *u) {
   unsigned char buf[16384];
   if (u->state == S_HANDSHAKE) {
     handshake(u);
-    if (u->closing || u->state == S_HANDSHAKE || u->cb == NULL)
+    if (u->closing || u->state == S_HANDSHAKE || u->call == NULL)
       return;
   }
   while (!u->closing && (u->state == S_CALL || u->state == S_IDLE)) {
@@ -351,7 +365,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   if (u->closing || n == 0)
     return;
   if (n < 0) {
-    if (u->state == S_IDLE || u->cb == NULL) {
+    if (u->state == S_IDLE || u->call == NULL) {
       conn_close(u);
     } else if (n == UV_EOF && u->ssl == NULL && u->state == S_CALL &&
                llhttp_finish(&u->parser) == HPE_OK && u->complete) {
@@ -382,7 +396,8 @@ static void on_timeout(uv_timer_t *t) {
   conn_close(u);
 }
 
-static void begin_request(struct upconn *u) {
+/* Returns 0, or -1 when the request could not be sent (the caller reports). */
+static int begin_request(struct upconn *u) {
   uint64_t now = uv_now(u->cl->loop);
   u->state = S_CALL;
   u->status = 0, u->complete = 0, u->keep_alive = 0, u->got_bytes = 0;
@@ -390,10 +405,7 @@ static void begin_request(struct upconn *u) {
   llhttp_init(&u->parser, HTTP_RESPONSE, &u->cl->settings);
   u->parser.data = u;
   uv_timer_start(&u->timer, on_timeout, u->deadline > now ? u->deadline - now : 0, 0);
-  if (send_request(u) != 0) {
-    finish(u, CG_UP_RESET);
-    conn_close(u);
-  }
+  return send_request(u) == 0 ? 0 : -1;
 }
 
 static void handshake(struct upconn *u) {
@@ -406,7 +418,10 @@ static void handshake(struct upconn *u) {
     conn_close(u);
     return;
   }
-  begin_request(u);
+  if (begin_request(u) != 0) {
+    finish(u, CG_UP_RESET);
+    conn_close(u);
+  }
 }
 
 static void on_connect(uv_connect_t *req, int status) {
@@ -431,7 +446,10 @@ static void on_connect(uv_connect_t *req, int status) {
     handshake(u);
     return;
   }
-  begin_request(u);
+  if (begin_request(u) != 0) {
+    finish(u, CG_UP_RESET);
+    conn_close(u);
+  }
 }
 
 static struct upconn *conn_new(cg_upclient_t *cl, int tier, int addr) {
@@ -486,46 +504,61 @@ static int start_call(struct upconn *u) {
   return 0;
 }
 
+static void on_fail_timer(uv_timer_t *t) {
+  struct upconn *u = t->data;
+  finish(u, u->fail_kind);
+  conn_close(u);
+}
+
+/* A failure found while a call starts is reported on the next turn of the
+ * loop: a callback never runs inside cg_upclient_get. */
+static void fail_later(struct upconn *u, int kind) {
+  u->fail_kind = kind;
+  uv_timer_start(&u->timer, on_fail_timer, 0, 0);
+}
+
 cg_upcall_t *cg_upclient_get(cg_upclient_t *cl, int tier, int addr, const char *target,
                              const char *headers, unsigned connect_ms, unsigned total_ms,
                              cg_upcall_cb cb, void *arg) {
   struct address *a = &cl->tiers[tier].addrs[addr];
   struct upconn *u = a->idle;
+  cg_upcall_t *call = malloc(sizeof *call);
   char *req;
   int n;
 
   size_t cap = strlen(target) + strlen(headers) + strlen(a->host) + 64;
-  if ((req = malloc(cap)) == NULL)
+  if (call == NULL || (req = malloc(cap)) == NULL) {
+    free(call);
     return NULL;
+  }
   n = snprintf(req, cap, "GET %s HTTP/1.1\r\nHost: %s:%u\r\n%s\r\n", target, a->host, a->port,
                headers);
   if (u != NULL) {
     idle_remove(u);
   } else if ((u = conn_new(cl, tier, addr)) == NULL) {
     free(req);
+    free(call);
     return NULL;
   }
-  u->cb = cb, u->arg = arg;
+  call->u = u, call->cb = cb, call->arg = arg;
+  u->call = call;
   u->request = req;
   u->request_len = (size_t)n;
   u->connect_ms = connect_ms, u->total_ms = total_ms;
   u->deadline = uv_now(cl->loop) + total_ms;
   if (u->state == S_IDLE) {
-    begin_request(u);
-    return (cg_upcall_t *)u;
+    if (begin_request(u) != 0)
+      fail_later(u, CG_UP_RESET);
+  } else if (start_call(u) != 0) {
+    fail_later(u, CG_UP_CONNECT);
   }
-  if (start_call(u) != 0) {
-    u->cb = NULL;
-    conn_close(u);
-    cb(arg, CG_UP_CONNECT, 0, NULL, 0);
-    return NULL;
-  }
-  return (cg_upcall_t *)u;
+  return call;
 }
 
 void cg_upcall_cancel(cg_upcall_t *call) {
-  struct upconn *u = (struct upconn *)call;
-  u->cb = NULL;
+  struct upconn *u = call->u;
+  u->call = NULL;
+  free(call);
   conn_close(u);
 }
 

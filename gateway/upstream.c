@@ -487,7 +487,10 @@ static void attempt(struct fetch *f, int avoid) {
   f->call_ns = now_ns();
   f->call = cg_upclient_get(up->clients[f->w->id], f->tier, f->addr, target, headers,
                             t->cfg->connect_timeout_ms, total, on_answer, f);
-  /* NULL: no memory for a call, or it failed at once (its callback ran). */
+  if (f->call == NULL) { /* no memory for a call: this tier is out of reach */
+    f->failed = 1;
+    next_tier(f);
+  }
 }
 
 static void next_tier(struct fetch *f) {
