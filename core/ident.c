@@ -78,6 +78,13 @@ char cg_ident_mod37_36(const char *s, size_t len) {
 
 enum { SEG_TYPE, SEG_ISSUER, SEG_SERIAL, SEG_VERSION, SEG_CHECK, SEG_COUNT };
 
+const char *cg_ident_type_of(const char *s, size_t len) {
+  const size_t root_len = sizeof CG_IDENT_ROOT - 1;
+  if (len < root_len + 22 || memcmp(s, CG_IDENT_ROOT, root_len) != 0 || s[root_len + 21] != '.')
+    return NULL;
+  return s + root_len;
+}
+
 int cg_ident_parse(const char *s, size_t len, cg_ident_t *out, cg_why_t *why) {
   const size_t root_len = sizeof CG_IDENT_ROOT - 1;
   const char *seg[SEG_COUNT];

@@ -32,6 +32,11 @@ typedef struct cg_ident {
  * Returns 0, or CG_EIDENT with the reason in why. out may be NULL. */
 int cg_ident_parse(const char *s, size_t len, cg_ident_t *out, cg_why_t *why);
 
+/* The type code (21 characters) of an identifier already checked — one from
+ * the store, which checks every identifier it takes — without checking it
+ * again: NULL when s does not even have the form's root and type segment. */
+const char *cg_ident_type_of(const char *s, size_t len);
+
 /* ISO 7064 MOD 37,36 check character over s (characters 0-9A-Z, the four
  * middle segments joined without dots). Returns 0 if s holds another character. */
 char cg_ident_mod37_36(const char *s, size_t len);

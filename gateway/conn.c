@@ -193,6 +193,12 @@ static char *put_size(char *p, size_t v) {
 
 void cg_conn_respond(cg_conn_t *c, int status, const char *ctype, const char *headers,
                      const char *body, size_t len) {
+  cg_conn_respond2(c, status, ctype, headers, body, len, NULL, 0);
+}
+
+void cg_conn_respond2(cg_conn_t *c, int status, const char *ctype, const char *headers,
+                      const char *body, size_t len1, const char *body2, size_t len2) {
+  size_t len = len1 + len2;
   cg_buf_t *o = &c->out[c->fill];
   int keep = c->err_status == 0 && keep_open(c);
   int with_body = body != NULL && c->req.method != HTTP_HEAD && status != 304;
@@ -227,8 +233,11 @@ void cg_conn_respond(cg_conn_t *c, int status, const char *ctype, const char *he
       p = PUTS(p, "Connection: keep-alive\r\n\r\n");
     else
       p = PUTS(p, "\r\n");
-    if (with_body)
-      p = put(p, body, len);
+    if (with_body) {
+      p = put(p, body, len1);
+      if (len2)
+        p = put(p, body2, len2);
+    }
     o->len = (size_t)(p - o->base);
   }
   cg_metrics_observe(&c->w->metrics, c->req.route, status, uv_hrtime() - c->req.start_ns);

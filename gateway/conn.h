@@ -110,6 +110,10 @@ void cg_conn_accept(cg_worker_t *w);
  * extra header lines, each ending in \r\n (may be NULL). */
 void cg_conn_respond(cg_conn_t *c, int status, const char *content_type, const char *headers,
                      const char *body, size_t len);
+/* The same with a body in two pieces, sent one after the other (a head
+ * made last need not be moved in front of what was made first). */
+void cg_conn_respond2(cg_conn_t *c, int status, const char *content_type, const char *headers,
+                      const char *body, size_t len1, const char *body2, size_t len2);
 /* Answers with the JSON error body of a CG_E… code (message NULL: the
  * code's own sentence). */
 void cg_conn_error(cg_conn_t *c, int err, const char *message);

@@ -28,9 +28,10 @@
 #include "gateway/seals.h"
 #include "gateway/upstream.h"
 
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
 #include <mbedtls/sha256.h>
 #include <pthread.h>
-#include <sys/random.h>
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -399,7 +400,6 @@ struct list_ctx {
 static int list_record(struct list_ctx *x, const char *ident, size_t ilen, cg_record_t *recp) {
   cg_worker_t *w = x->c->w;
   cg_record_t rec = *recp;
-  cg_ident_t id;
 
   /* XXH3 is not collision-resistant: confirm the holder in the record. The
    * canonical body writes the code exactly as in this needle. */
@@ -418,9 +418,10 @@ static int list_record(struct list_ctx *x, const char *ident, size_t ilen, cg_re
   } else if (rec.seal_state == CG_SEAL_INVALID && !x->scope->diagnostics) {
     return 0;
   }
-  if (cg_ident_parse(ident, ilen, &id, NULL) != 0 ||
-      !cg_view_type_allowed(x->scope, id.type_code) ||
-      (x->type != NULL && memcmp(x->type, id.type_code, 21) != 0))
+  /* Stored identifiers were checked when they came in: the type is read. */
+  const char *type = cg_ident_type_of(ident, ilen);
+  if (type == NULL || !cg_view_type_allowed(x->scope, type) ||
+      (x->type != NULL && memcmp(x->type, type, 21) != 0))
     return 0;
   if (x->listed == HOLDER_LIST_MAX)
     return 1;
@@ -784,7 +785,9 @@ static int masked(const cg_scope_t *s, const char *field) {
 /* Appends "field":"value", masked if the scope says so. */
 static void put_member(cg_buf_t *b, const cg_scope_t *s, const char *field, const char *name,
                        const char *value) {
-  cg_buf_printf(b, "\"%s\":\"", name);
+  cg_buf_putc(b, '"');
+  cg_buf_puts(b, name);
+  cg_buf_puts(b, "\":\"");
   if (masked(s, field))
     cg_view_mask(field, value, b);
   else
@@ -864,6 +867,33 @@ static int collect_entry(void *arg, const char *id, size_t len, cg_record_t *rec
   u->il->len[u->il->n] = len;
   u->recs[u->il->n++] = *rec;
   return 0;
+}
+
+/* Random bytes from the worker's own generator (CTR-DRBG, seeded from the
+ * system once and reseeded by itself): a getrandom call per scan costs more
+ * than the rest of the id. Returns 0, or -1 when no generator can be made. */
+struct worker_rng {
+  mbedtls_entropy_context entropy;
+  mbedtls_ctr_drbg_context drbg;
+};
+
+static int worker_random(cg_worker_t *w, uint8_t *out, size_t n) {
+  struct worker_rng *r = w->rng;
+  if (r == NULL) {
+    if ((r = calloc(1, sizeof *r)) == NULL)
+      return -1;
+    mbedtls_entropy_init(&r->entropy);
+    mbedtls_ctr_drbg_init(&r->drbg);
+    if (mbedtls_ctr_drbg_seed(&r->drbg, mbedtls_entropy_func, &r->entropy,
+                              (const unsigned char *)"certgw-scan-id", 14) != 0) {
+      mbedtls_ctr_drbg_free(&r->drbg);
+      mbedtls_entropy_free(&r->entropy);
+      free(r);
+      return -1;
+    }
+    w->rng = r;
+  }
+  return mbedtls_ctr_drbg_random(&r->drbg, out, n) == 0 ? 0 : -1;
 }
 
 static void post_scan(cg_conn_t *c) {
@@ -957,13 +987,19 @@ static void post_scan(cg_conn_t *c) {
 
   /* The holder's certificates of the types asked for that the scope allows. */
   cg_record_holder_key(cl.holder_type, cl.holder_code, 18, hk);
-  needle_len = (size_t)snprintf(needle, sizeof needle, "\"certificateHolderCode\":\"%s\"",
-                                cl.holder_code);
+  {
+    static const char nk[] = "\"certificateHolderCode\":\"";
+    size_t cl_len = strlen(cl.holder_code);
+    memcpy(needle, nk, sizeof nk - 1);
+    memcpy(needle + sizeof nk - 1, cl.holder_code, cl_len);
+    needle[sizeof nk - 1 + cl_len] = '"';
+    needle_len = sizeof nk + cl_len;
+  }
   {
     /* Random: an id that says nothing, and that links no two scans. */
     uint8_t raw[16];
     static const char hex[] = "0123456789abcdef";
-    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
+    if (worker_random(w, raw, sizeof raw) != 0) {
       uint64_t a = uv_hrtime(), b = XXH3_64bits(&cl, sizeof cl) ^ (uint64_t)(uintptr_t)c;
       memcpy(raw, &a, 8);
       memcpy(raw + 8, &b, 8);
@@ -979,8 +1015,8 @@ static void post_scan(cg_conn_t *c) {
   }
   cg_buf_t *b = &w->scratch;
   cg_buf_reset(b);
-  cg_buf_printf(b, "{\"scan_id\":\"%s\",\"holder\":{", scan_id);
-  size_t holder_at = b->len;
+  /* The certificates here; the head ({"scan_id", "holder": {…) is made
+   * once the holder's name is known, and sent in front of them. */
   cg_buf_puts(b, "},\"certificates\":[");
   cg_record_t one;
   uint32_t d = today();
@@ -1033,7 +1069,6 @@ static void post_scan(cg_conn_t *c) {
     return;
   }
   for (int i = 0; i < il->n; i++) {
-    cg_ident_t id;
     cg_record_t *rec = urec != NULL ? &urec[i] : &one;
     if ((urec == NULL && cg_store_cert_get(w->reader, il->id[i], il->len[i], rec) != 0) ||
         rec->holder_type != cl.holder_type ||
@@ -1041,8 +1076,9 @@ static void post_scan(cg_conn_t *c) {
         (rec->flags & CG_RECORD_REVOKED_LATER)) /* its body would say otherwise */
       continue;
     found++;
-    if (cg_ident_parse(il->id[i], il->len[i], &id, NULL) != 0 ||
-        !cg_view_type_allowed(s, id.type_code) || !cg_token_claims_wants(&cl, id.type_code, 21))
+    /* Stored identifiers were checked when they came in: the type is read. */
+    const char *type = cg_ident_type_of(il->id[i], il->len[i]);
+    if (type == NULL || !cg_view_type_allowed(s, type) || !cg_token_claims_wants(&cl, type, 21))
       continue;
     in_scope++;
     if (name[0] == '\0') {
@@ -1069,7 +1105,8 @@ static void post_scan(cg_conn_t *c) {
     b->len--; /* the object's closing brace */
     cg_buf_puts(b, valid ? ",\"valid\":true}" : ",\"valid\":false}");
     if (nids < CG_AUDIT_IDS_MAX) {
-      snprintf(idbuf[nids], sizeof idbuf[0], "%.*s", (int)il->len[i], il->id[i]);
+      memcpy(idbuf[nids], il->id[i], il->len[i]); /* len <= CG_IDENT_MAX: collect_id */
+      idbuf[nids][il->len[i]] = '\0';
       ids[nids] = idbuf[nids];
       nids++;
     }
@@ -1087,22 +1124,18 @@ static void post_scan(cg_conn_t *c) {
     return;
   }
   cg_buf_puts(b, "]}");
-  /* The holder, masked as the scope says, goes in front of the list. */
-  {
-    cg_buf_t h;
-    cg_buf_init(&h, 1024);
-    cg_buf_printf(&h, "\"type\":\"%s\",", cg_ident_holder_type_code(cl.holder_type));
-    put_member(&h, s, "certificateHolderCode", "code", cl.holder_code);
-    if (name[0]) {
-      cg_buf_putc(&h, ',');
-      put_member(&h, s, "certificateHolderName", "name", name);
-    }
-    if (cg_buf_reserve(b, h.len) == 0) {
-      memmove(b->base + holder_at + h.len, b->base + holder_at, b->len - holder_at);
-      memcpy(b->base + holder_at, h.base, h.len);
-      b->len += h.len;
-    }
-    cg_buf_free(&h);
+  /* The head: the id and the holder, masked as the scope says. */
+  char head_mem[1024];
+  cg_buf_t h = {.base = head_mem, .cap = sizeof head_mem, .max = sizeof head_mem}; /* max = cap: never grown, so a stack array serves */
+  cg_buf_puts(&h, "{\"scan_id\":\"");
+  cg_buf_append(&h, scan_id, 32);
+  cg_buf_puts(&h, "\",\"holder\":{\"type\":\"");
+  cg_buf_puts(&h, cg_ident_holder_type_code(cl.holder_type));
+  cg_buf_puts(&h, "\",");
+  put_member(&h, s, "certificateHolderCode", "code", cl.holder_code);
+  if (name[0]) {
+    cg_buf_putc(&h, ',');
+    put_member(&h, s, "certificateHolderName", "name", name);
   }
   if (audit(c, CG_AUDIT_SCAN, 200, jpurpose->valuestring, jmatter ? jmatter->valuestring : NULL,
             cl.holder_type, cl.holder_code, scan_id, ids, nids) != 0) {
@@ -1111,7 +1144,7 @@ static void post_scan(cg_conn_t *c) {
     return;
   }
   cJSON_Delete(req);
-  cg_conn_respond(c, 200, "application/json", NULL, b->base, b->len);
+  cg_conn_respond2(c, 200, "application/json", NULL, h.base, h.len, b->base, b->len);
 }
 
 /* ---- health, readiness, metrics ---------------------------------------------------- */

@@ -43,6 +43,7 @@ struct cg_worker {
   char readbuf[64 * 1024];
   cg_buf_t scratch;   /* a request's answer body is built here */
   void *verify_cache; /* recent POST /v1/verify verdicts (routes.c) */
+  void *rng;          /* the worker's random generator, for scan ids (routes.c) */
   cg_buf_t log;       /* access log lines waiting to be written */
   unsigned log_seq;   /* for sampling */
   int force_close;    /* drain deadline passed: close everything */
