@@ -27,6 +27,9 @@
                                   requests are refused rather than left unrecorded */
 #define RINGS_MAX 1024
 #define MEMO_SLOTS 16384 /* holder HMACs remembered (direct-mapped, ~1 MB) */
+#define INDEX_MS 1000     /* the holder index is filed at most this long after its records */
+#define PEND_MAX (1u << 20) /* index entries held for that (48 MB at most): then filed at once */
+#define MARK_PREFIX "audit.unindexed."
 
 enum { ITEM_VERDICT, ITEM_FILL, ITEM_REVOKE, ITEM_META };
 
@@ -80,6 +83,15 @@ struct cg_writer {
     char code[32];
     uint8_t mac[CG_AUDIT_HOLDER_LEN];
   } *memo;
+  /* Holder index entries not filed yet (see file_index). */
+  struct pend {
+    uint8_t holder[CG_AUDIT_HOLDER_LEN];
+    uint8_t key[CG_AUDIT_KEY_LEN];
+  } *pend;
+  size_t npend;
+  uint8_t pend_min[CG_AUDIT_KEY_LEN]; /* the oldest record they index */
+  uint64_t index_due_ms;
+  char mark[64];                      /* this writer's meta key while npend > 0 */
 };
 
 cg_writer_stats_t *cg_writer_stats(cg_writer_t *w) { return &w->stats; }
@@ -213,6 +225,123 @@ static int file_item(cg_writer_t *w, cg_store_writer_t *tx, struct item *it) {
   return err == CG_ENOTFOUND || err == CG_ERECORD ? 0 : err;
 }
 
+/* ---- the holder index, filed in batches ----------------------------------------
+ *
+ * Each record goes into the log in the group after it was made; its holder
+ * index entry waits up to INDEX_MS and is filed with the others of that
+ * second, sorted. Index entries land on pages all over the index, so filing
+ * them with every 40 ms group rewrote most of its pages 25 times a second;
+ * once a second, once. While entries wait, the store's meta holds this
+ * writer's mark (MARK_PREFIX and an id: the oldest record not indexed), put
+ * in the same transactions as the records: after a crash the next writer to
+ * start indexes the log from every mark it finds, and `certctl audit`
+ * reads the log from them too, so no record is ever out of reach. */
+
+static int cmp_pend(const void *a, const void *b) {
+  return memcmp(a, b, sizeof(struct pend));
+}
+
+/* Files every waiting entry in tx, sorted, and drops the mark. */
+static int file_index(cg_writer_t *w, cg_store_writer_t *tx) {
+  int err = 0;
+  if (w->npend == 0)
+    return 0;
+  qsort(w->pend, w->npend, sizeof *w->pend, cmp_pend);
+  for (size_t i = 0; i < w->npend && !err; i++)
+    err = cg_store_index_add(tx, CG_DB_AUDIT_HOLDER, w->pend[i].holder, CG_AUDIT_HOLDER_LEN,
+                             w->pend[i].key, CG_AUDIT_KEY_LEN);
+  if (err == 0) {
+    err = cg_store_del(tx, CG_DB_META, w->mark, strlen(w->mark));
+    if (err == CG_ENOTFOUND)
+      err = 0;
+  }
+  return err;
+}
+
+static int pend_add(cg_writer_t *w, cg_store_writer_t *tx, const uint8_t *holder,
+                    const uint8_t *key) {
+  if (w->pend == NULL || w->npend == PEND_MAX) {
+    /* No room to wait: filed now, as before batching. */
+    return cg_store_index_add(tx, CG_DB_AUDIT_HOLDER, holder, CG_AUDIT_HOLDER_LEN, key,
+                              CG_AUDIT_KEY_LEN);
+  }
+  if (w->npend == 0 || memcmp(key, w->pend_min, CG_AUDIT_KEY_LEN) < 0)
+    memcpy(w->pend_min, key, CG_AUDIT_KEY_LEN);
+  memcpy(w->pend[w->npend].holder, holder, CG_AUDIT_HOLDER_LEN);
+  memcpy(w->pend[w->npend].key, key, CG_AUDIT_KEY_LEN);
+  w->npend++;
+  return 0;
+}
+
+struct marks {
+  char key[16][64];
+  int n;
+  uint8_t min[CG_AUDIT_KEY_LEN];
+};
+
+static int collect_mark(void *arg, cg_slice_t key, cg_slice_t val) {
+  struct marks *m = arg;
+  if (key.len < sizeof MARK_PREFIX - 1 || memcmp(key.base, MARK_PREFIX, sizeof MARK_PREFIX - 1))
+    return 1; /* past the marks */
+  if (val.len == CG_AUDIT_KEY_LEN && key.len < sizeof m->key[0] && m->n < 16) {
+    if (m->n == 0 || memcmp(val.base, m->min, CG_AUDIT_KEY_LEN) < 0)
+      memcpy(m->min, val.base, CG_AUDIT_KEY_LEN);
+    memcpy(m->key[m->n], key.base, key.len);
+    m->key[m->n++][key.len] = '\0';
+  }
+  return 0;
+}
+
+static int recover_one(void *arg, cg_slice_t key, cg_slice_t val) {
+  cg_writer_t *w = arg;
+  static const uint8_t none[CG_AUDIT_HOLDER_LEN];
+  if (key.len == CG_AUDIT_KEY_LEN && val.len >= CG_AUDIT_HOLDER_AT + CG_AUDIT_HOLDER_LEN &&
+      memcmp(val.base + CG_AUDIT_HOLDER_AT, none, CG_AUDIT_HOLDER_LEN) != 0 &&
+      w->npend < PEND_MAX) {
+    memcpy(w->pend[w->npend].holder, val.base + CG_AUDIT_HOLDER_AT, CG_AUDIT_HOLDER_LEN);
+    memcpy(w->pend[w->npend].key, key.base, CG_AUDIT_KEY_LEN);
+    w->npend++;
+  }
+  return w->npend == PEND_MAX; /* the rest at the next start: the marks stay */
+}
+
+/* At start: index the log from every mark left (by a writer that stopped
+ * without filing its entries), then drop the marks. Filing an entry twice
+ * does nothing, so a mark of a writer still running costs nothing wrong:
+ * it puts its mark back with its next group. */
+static void recover_index(cg_writer_t *w) {
+  struct marks m = {.n = 0};
+  cg_store_reader_t *r = NULL;
+  cg_store_writer_t *tx;
+  int full = 0;
+
+  if (w->pend == NULL || cg_store_reader_open(w->store, &r) != 0)
+    return;
+  if (cg_store_reader_begin(r) == 0) {
+    cg_store_each_from(r, CG_DB_META, MARK_PREFIX, sizeof MARK_PREFIX - 1, collect_mark, &m);
+    if (m.n > 0)
+      full = cg_store_each_from(r, CG_DB_AUDIT, m.min, CG_AUDIT_KEY_LEN, recover_one, w) == 1;
+    cg_store_reader_end(r);
+  }
+  cg_store_reader_close(r);
+  if (m.n == 0 || cg_store_write_begin(w->store, 0, &tx) != 0) {
+    w->npend = 0;
+    return;
+  }
+  int err = file_index(w, tx);
+  for (int i = 0; i < m.n && !err && !full; i++) {
+    err = cg_store_del(tx, CG_DB_META, m.key[i], strlen(m.key[i]));
+    if (err == CG_ENOTFOUND)
+      err = 0;
+  }
+  if (err == 0 && cg_store_write_commit(tx) == 0)
+    fprintf(stderr, "certgw: writer: %zu audit index entries recovered from %d marks\n", w->npend,
+            m.n);
+  else if (err != 0)
+    cg_store_write_abort(tx);
+  w->npend = 0;
+}
+
 /* One ring entry into the store: the holder's HMAC put in, the record
  * appended to the log, the holder index told. */
 static int file_audit(cg_writer_t *w, cg_store_writer_t *tx, uint8_t *p, uint32_t len) {
@@ -250,12 +379,12 @@ static int file_audit(cg_writer_t *w, cg_store_writer_t *tx, uint8_t *p, uint32_
   if ((err = cg_store_put_last(tx, CG_DB_AUDIT, key, sizeof key, rec,
                                len - 2 - code_len)) != 0)
     return err;
-  /* Holders are looked up among millions of records: indexed. A venue's
-   * records are for supervision, read by walking the log in time order,
-   * which spares one index write per use on the request rate. */
+  /* Holders are looked up among millions of records: indexed, in batches
+   * (file_index). A venue's records are for supervision, read by walking
+   * the log in time order, which spares one index write per use. */
   if (memcmp(holder, none, CG_AUDIT_HOLDER_LEN) == 0)
     return 0;
-  return cg_store_index_add(tx, CG_DB_AUDIT_HOLDER, holder, CG_AUDIT_HOLDER_LEN, key, sizeof key);
+  return pend_add(w, tx, holder, key);
 }
 
 /* Files ring r's entries from its tail up to head (read before the
@@ -303,7 +432,7 @@ static void free_items(struct item *it) {
 
 /* One group: the listed items and every ring's entries up to now, in one
  * transaction. Ring space is given back only once the group is committed. */
-static void file_group(cg_writer_t *w, struct item *batch) {
+static void file_group(cg_writer_t *w, struct item *batch, int stopping) {
   uint64_t heads[RINGS_MAX];
   cg_store_writer_t *tx;
   uint64_t na = 0, nother = 0;
@@ -321,7 +450,19 @@ static void file_group(cg_writer_t *w, struct item *batch) {
     err = file_item(w, tx, it);
   for (int i = 0; i < w->nrings && !err; i++)
     err = file_ring(w, tx, &w->rings[i], heads[i], &na);
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  uint64_t ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+  int index_now = w->npend > 0 && (ms >= w->index_due_ms || w->npend >= PEND_MAX / 2 || stopping);
+  if (err == 0 && index_now)
+    err = file_index(w, tx);
+  else if (err == 0 && w->npend > 0) /* the records are in, their index entries wait: say so */
+    err = cg_store_put(tx, CG_DB_META, w->mark, strlen(w->mark), w->pend_min, CG_AUDIT_KEY_LEN);
   if (err == 0 && (err = cg_store_write_commit(tx)) == 0) {
+    if (index_now) {
+      w->npend = 0;
+      w->index_due_ms = ms + INDEX_MS;
+    }
     atomic_fetch_add(&w->stats.audits, na);
     atomic_fetch_add(&w->stats.commits, 1);
   } else {
@@ -342,6 +483,7 @@ static void file_group(cg_writer_t *w, struct item *batch) {
 static void *run(void *arg) {
   cg_writer_t *w = arg;
 
+  recover_index(w);
   for (;;) {
     struct item *batch;
     struct timespec until;
@@ -364,8 +506,8 @@ static void *run(void *arg) {
     w->queued = 0;
     stop = w->stopping;
     pthread_mutex_unlock(&w->mu);
-    if (batch != NULL || rings_waiting(w))
-      file_group(w, batch);
+    if (batch != NULL || rings_waiting(w) || (stop && w->npend > 0))
+      file_group(w, batch, stop);
     if (stop && !rings_waiting(w)) {
       /* Whatever came in while stopping is filed before the end. */
       pthread_mutex_lock(&w->mu);
@@ -374,7 +516,7 @@ static void *run(void *arg) {
       pthread_mutex_unlock(&w->mu);
       if (batch == NULL)
         break;
-      file_group(w, batch);
+      file_group(w, batch, 1);
     }
   }
   return NULL;
@@ -389,6 +531,7 @@ int cg_writer_start(cg_writer_t **out, cg_store_t *store, const uint8_t audit_ke
   }
   w->nrings = rings;
   w->memo = calloc(MEMO_SLOTS, sizeof *w->memo); /* without it, every record gets its HMAC */
+  w->pend = malloc(PEND_MAX * sizeof *w->pend);   /* without it, entries are filed at once */
   for (int i = 0; i < rings; i++) {
     if ((w->rings[i].buf = malloc(RING_BYTES)) == NULL)
       return CG_ENOMEM; /* at start: the process exits */
@@ -402,6 +545,7 @@ int cg_writer_start(cg_writer_t **out, cg_store_t *store, const uint8_t audit_ke
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   w->seq = ((uint64_t)ts.tv_sec << 32) ^ ((uint64_t)ts.tv_nsec << 8) ^ (uint64_t)getpid();
+  snprintf(w->mark, sizeof w->mark, MARK_PREFIX "%016llx", (unsigned long long)w->seq);
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->cv, NULL);
   if (pthread_create(&w->thread, NULL, run, w) != 0) {
@@ -427,5 +571,6 @@ void cg_writer_stop(cg_writer_t *w) {
   }
   free(w->rings);
   free(w->memo);
+  free(w->pend);
   free(w);
 }

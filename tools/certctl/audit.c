@@ -14,6 +14,11 @@ struct show {
   cg_store_reader_t *r;
   int json, n;
   const char *venue;
+  /* --holder: the records found through the index, so that the log's tail
+   * (records whose index entries still wait) shows each once */
+  uint8_t hk[CG_AUDIT_HOLDER_LEN];
+  uint8_t (*seen)[CG_AUDIT_KEY_LEN];
+  size_t nseen, capseen;
 };
 
 static int show_one(void *arg, cg_slice_t key, cg_slice_t val);
@@ -25,6 +30,54 @@ static int show_venue(void *arg, cg_slice_t key, cg_slice_t val) {
   if (cg_audit_decode(val.base, val.len, &a) != 0 || strcmp(a.venue, x->venue) != 0)
     return 0;
   return show_one(arg, val, key); /* show_one looks the record up by its key */
+}
+
+/* An index entry: remembered, then shown. */
+static int show_indexed(void *arg, cg_slice_t key, cg_slice_t val) {
+  struct show *x = arg;
+  if (val.len == CG_AUDIT_KEY_LEN) {
+    if (x->nseen == x->capseen) {
+      size_t cap = x->capseen ? 2 * x->capseen : 256;
+      void *p = realloc(x->seen, cap * sizeof *x->seen);
+      if (p == NULL)
+        return CG_ENOMEM;
+      x->seen = p, x->capseen = cap;
+    }
+    memcpy(x->seen[x->nseen++], val.base, CG_AUDIT_KEY_LEN);
+  }
+  return show_one(arg, key, val);
+}
+
+/* A record of the log's tail: shown if it is the holder's and the index
+ * did not list it. */
+static int show_tail(void *arg, cg_slice_t key, cg_slice_t val) {
+  struct show *x = arg;
+  if (key.len != CG_AUDIT_KEY_LEN || val.len < CG_AUDIT_HOLDER_AT + CG_AUDIT_HOLDER_LEN ||
+      memcmp(val.base + CG_AUDIT_HOLDER_AT, x->hk, CG_AUDIT_HOLDER_LEN) != 0)
+    return 0;
+  for (size_t i = 0; i < x->nseen; i++)
+    if (memcmp(x->seen[i], key.base, CG_AUDIT_KEY_LEN) == 0)
+      return 0;
+  return show_one(arg, val, key); /* show_one looks the record up by its key */
+}
+
+/* The oldest record a running (or stopped) certgw has not indexed yet: the
+ * smallest of the marks its writer keeps in meta (gateway/writer.c). */
+struct oldest {
+  int found;
+  uint8_t key[CG_AUDIT_KEY_LEN];
+};
+
+static int oldest_mark(void *arg, cg_slice_t key, cg_slice_t val) {
+  static const char prefix[] = "audit.unindexed.";
+  struct oldest *o = arg;
+  if (key.len < sizeof prefix - 1 || memcmp(key.base, prefix, sizeof prefix - 1) != 0)
+    return 1;
+  if (val.len == CG_AUDIT_KEY_LEN && (!o->found || memcmp(val.base, o->key, val.len) < 0)) {
+    memcpy(o->key, val.base, val.len);
+    o->found = 1;
+  }
+  return 0;
 }
 
 static int show_one(void *arg, cg_slice_t key, cg_slice_t val) {
@@ -120,8 +173,19 @@ int ctl_audit(int argc, char **argv) {
     if (holder != NULL) {
       uint8_t hk[CG_AUDIT_HOLDER_LEN];
       if ((err = cg_store_get(x.r, CG_DB_META, "audit_key", 9, &key)) == 0 && key.len == 32) {
+        struct oldest o = {0};
         cg_audit_holder_key((const uint8_t *)key.base, type, holder, strlen(holder), hk);
-        err = cg_store_index_each(x.r, CG_DB_AUDIT_HOLDER, hk, sizeof hk, show_one, &x);
+        memcpy(x.hk, hk, sizeof hk);
+        err = cg_store_index_each(x.r, CG_DB_AUDIT_HOLDER, hk, sizeof hk, show_indexed, &x);
+        /* certgw files index entries a second after their records: the
+         * newest records, and any a crash left unindexed, are read from the
+         * log from the oldest mark on. */
+        if (err == 0)
+          err = cg_store_each_from(x.r, CG_DB_META, "audit.unindexed.", 16, oldest_mark, &o);
+        if (err >= 0 && o.found)
+          err = cg_store_each_from(x.r, CG_DB_AUDIT, o.key, sizeof o.key, show_tail, &x);
+        if (err > 0)
+          err = 0;
       }
     } else {
       /* Older stores filed a venue index; new records are found by walking
@@ -133,6 +197,7 @@ int ctl_audit(int argc, char **argv) {
   }
   cg_store_reader_close(x.r);
   cg_store_close(s);
+  free(x.seen);
   if (err != 0) {
     fprintf(stderr, "certctl: audit: %s\n", cg_strerror(err));
     return 1;
