@@ -44,6 +44,7 @@ struct ring {
   char pad2[56];
   char *buf;
   cg_buf_t pack; /* the worker's: a record packed before it is copied in */
+  _Atomic int nudged; /* the worker asked for an early group; the writer clears it */
 };
 
 struct item {
@@ -67,6 +68,8 @@ struct cg_writer {
   pthread_t thread;
   pthread_mutex_t mu;
   pthread_cond_t cv;
+  pthread_cond_t room; /* a group is filed: ring space was given back */
+  int hurry;           /* a ring is filling: file a group now, not at the next tick */
   struct item *head, *tail;
   size_t queued;
   int stopping;
@@ -154,8 +157,36 @@ int cg_writer_audit(cg_writer_t *w, int ring, const cg_audit_use_t *u, int holde
   at = head % RING_BYTES;
   /* An entry does not wrap: skip to the start when it would. */
   room = at + need > RING_BYTES ? RING_BYTES - at : 0;
-  if (head + room + need - tail > RING_BYTES)
-    return CG_EUNAVAIL; /* the disk is not keeping up: refuse, do not lose */
+  if (head + room + need - tail > RING_BYTES / 2 && !atomic_load(&r->nudged)) {
+    /* Half full: the writer is asked to file a group now rather than at
+     * its next tick (once, until it has). */
+    atomic_store(&r->nudged, 1);
+    pthread_mutex_lock(&w->mu);
+    w->hurry = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+  }
+  if (head + room + need - tail > RING_BYTES) {
+    /* Full: this worker outruns the writer (as when they share a core).
+     * It waits for a group to be filed — pushing back on its clients —
+     * for a while before it refuses: a use is never left unrecorded. */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 1;
+    if (until.tv_nsec >= 1000000000L)
+      until.tv_sec++, until.tv_nsec -= 1000000000L;
+    pthread_mutex_lock(&w->mu);
+    w->hurry = 1;
+    pthread_cond_signal(&w->cv);
+    while (head + room + need - atomic_load_explicit(&r->tail, memory_order_acquire) > RING_BYTES &&
+           !w->stopping && pthread_cond_timedwait(&w->room, &w->mu, &until) == 0)
+      ;
+    pthread_mutex_unlock(&w->mu);
+    tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+    if (head + room + need - tail > RING_BYTES)
+      return CG_EUNAVAIL; /* the disk is not keeping up: refuse, do not lose */
+    atomic_fetch_add(&w->stats.waits, 1);
+  }
   if (room > 0) {
     uint32_t wrap = WRAP;
     if (room >= 4)
@@ -498,16 +529,24 @@ static void *run(void *arg) {
       until.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&w->mu);
-    while (w->queued < GROUP_MAX && !w->stopping &&
+    while (w->queued < GROUP_MAX && !w->stopping && !w->hurry &&
            pthread_cond_timedwait(&w->cv, &w->mu, &until) == 0)
       ;
+    w->hurry = 0;
     batch = w->head;
     w->head = w->tail = NULL;
     w->queued = 0;
     stop = w->stopping;
     pthread_mutex_unlock(&w->mu);
-    if (batch != NULL || rings_waiting(w) || (stop && w->npend > 0))
+    if (batch != NULL || rings_waiting(w) || (stop && w->npend > 0)) {
+      for (int i = 0; i < w->nrings; i++)
+        atomic_store(&w->rings[i].nudged, 0);
       file_group(w, batch, stop);
+      /* Workers waiting for ring space look again. */
+      pthread_mutex_lock(&w->mu);
+      pthread_cond_broadcast(&w->room);
+      pthread_mutex_unlock(&w->mu);
+    }
     if (stop && !rings_waiting(w)) {
       /* Whatever came in while stopping is filed before the end. */
       pthread_mutex_lock(&w->mu);
@@ -548,6 +587,7 @@ int cg_writer_start(cg_writer_t **out, cg_store_t *store, const uint8_t audit_ke
   snprintf(w->mark, sizeof w->mark, MARK_PREFIX "%016llx", (unsigned long long)w->seq);
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->cv, NULL);
+  pthread_cond_init(&w->room, NULL);
   if (pthread_create(&w->thread, NULL, run, w) != 0) {
     free(w);
     return CG_EINTERNAL;
@@ -562,6 +602,7 @@ void cg_writer_stop(cg_writer_t *w) {
   pthread_mutex_lock(&w->mu);
   w->stopping = 1;
   pthread_cond_signal(&w->cv);
+  pthread_cond_broadcast(&w->room);
   pthread_mutex_unlock(&w->mu);
   pthread_join(w->thread, NULL);
   cg_audit_hmac_free(w->hmac);

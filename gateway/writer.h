@@ -29,8 +29,10 @@ void cg_writer_verdict(cg_writer_t *w, const char *ident, size_t len, uint64_t e
                        uint32_t gen);
 /* Queue an audit record in ring (the calling worker's own: one thread per
  * ring), with the holder in plain text (NULL: none) for the writer to turn
- * into its HMAC. Takes no lock and allocates nothing. Returns 0, or
- * CG_EUNAVAIL when the ring is full (the caller refuses the request). */
+ * into its HMAC. Takes no lock and allocates nothing — unless the ring is
+ * filling: then it asks the writer for an early group, and when full waits
+ * up to a second for room (back-pressure on the worker's clients). Returns 0,
+ * or CG_EUNAVAIL when the ring stayed full (the caller refuses the request). */
 int cg_writer_audit(cg_writer_t *w, int ring, const cg_audit_use_t *u, int holder_type,
                     const char *holder_code);
 
@@ -46,6 +48,7 @@ int cg_writer_meta(cg_writer_t *w, const char *key, const void *val, size_t len)
 
 typedef struct cg_writer_stats {
   _Atomic uint64_t verdicts, audits, fills, revocations, commits, failures;
+  _Atomic uint64_t waits; /* audit records that waited for ring space */
 } cg_writer_stats_t;
 cg_writer_stats_t *cg_writer_stats(cg_writer_t *w);
 
