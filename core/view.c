@@ -166,21 +166,21 @@ int cg_view_render(const cg_scope_t *s, const cg_record_t *rec, uint32_t gen, cg
     if (strcmp(k, "data") == 0 && cJSON_IsObject(c)) {
       int whole = s->all_fields || listed(s->fields, s->nfields, "data");
       if (!whole && !any_data_field(s->fields, s->nfields)) {
-        cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+        cJSON_Delete(cJSON_DetachItemViaPointer(o, c));
         continue;
       }
       cJSON *d, *dn;
       for (d = c->child; d != NULL && !err; d = dn) {
         dn = d->next;
         if (!whole && !listed_in_data(s->fields, s->nfields, d->string))
-          cJSON_DeleteItemFromObjectCaseSensitive(c, d->string);
+          cJSON_Delete(cJSON_DetachItemViaPointer(c, d)); /* by pointer: no second search */
         else if (listed_in_data(s->mask, s->nmask, d->string))
           err = mask_item(d, d->string, &tmp);
       }
       continue;
     }
     if (!s->all_fields && !listed(s->fields, s->nfields, k))
-      cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+      cJSON_Delete(cJSON_DetachItemViaPointer(o, c));
     else if (listed(s->mask, s->nmask, k))
       err = mask_item(c, k, &tmp);
   }

@@ -22,6 +22,7 @@
 #include "core/record.h"
 #include "core/audit.h"
 #include "core/cert.h"
+#include "core/json.h"
 #include "core/token.h"
 #include "gateway/writer.h"
 #include "core/view.h"
@@ -1291,8 +1292,17 @@ static void route(cg_conn_t *c, char *q) {
 }
 
 void cg_routes_handle(cg_conn_t *c) {
+  cg_worker_t *w = c->w;
   char *q = strchr(c->req.url, '?');
+  /* cJSON's memory for this request (bodies, scoped views) comes from the
+   * worker's arena, dropped whole once the request is answered or waits:
+   * no handler keeps a cJSON value past its return. */
+  if (w->json == NULL)
+    w->json = cg_json_arena_new(1u << 20);
+  cg_json_arena_enter(w->json);
   route(c, q);
+  cg_json_arena_enter(NULL);
+  cg_json_arena_reset(w->json);
   /* The request may run again after a wait (a seal check, an upstream
    * fetch): it must find its target as it came. */
   if (q != NULL)

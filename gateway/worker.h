@@ -44,6 +44,7 @@ struct cg_worker {
   cg_buf_t scratch;   /* a request's answer body is built here */
   void *verify_cache; /* recent POST /v1/verify verdicts (routes.c) */
   void *rng;          /* the worker's random generator, for scan ids (routes.c) */
+  struct cg_json_arena *json; /* cJSON memory for one request at a time (routes.c) */
   cg_buf_t log;       /* access log lines waiting to be written */
   unsigned log_seq;   /* for sampling */
   int force_close;    /* drain deadline passed: close everything */
