@@ -521,6 +521,8 @@ int cg_store_cert_revoke(cg_store_writer_t *w, const char *ident, size_t len) {
   uint8_t *copy;
   int rc, err;
 
+  if (len == 0 || len > 511) /* LMDB refuses such keys (MDB_BAD_VALSIZE) */
+    return CG_EIDENT;
   if ((rc = mdb_get(w->txn, cert, &k, &v)) != 0)
     return xlate(rc);
   if ((err = cg_record_decode(v.mv_data, v.mv_size, &r)) != 0)

@@ -279,7 +279,9 @@ static void get_certificate(cg_conn_t *c, const char *id, size_t len) {
     }
     if (err == 0 && in_date(&rec)) {
       stale = 1; /* not found upstream lately, or too busy to ask: ours will do */
-    } else if (rc != CG_ENOTFOUND) {
+    } else if (rc == CG_ENOTFOUND) {
+      err = CG_ENOTFOUND; /* as a fetch that found it nowhere would answer */
+    } else {
       cg_store_reader_end(w->reader);
       audit(c, CG_AUDIT_FETCH, cg_err_status(rc), NULL, NULL, 0, NULL, NULL, NULL, 0);
       cg_conn_error(c, rc == CG_ENOMEM ? rc : CG_EUPSTREAM, NULL);
@@ -1087,7 +1089,9 @@ static void post_scan(cg_conn_t *c) {
       const char *p = memmem(rec->body, rec->body_len, nn, sizeof nn - 1);
       if (p != NULL) {
         const char *q = memchr(p + sizeof nn - 1, '"', (size_t)(rec->body + rec->body_len - p) - (sizeof nn - 1));
-        if (q != NULL && (size_t)(q - p) - (sizeof nn - 1) < sizeof name)
+        /* A name with an escape in it is left out rather than cut at it. */
+        if (q != NULL && (size_t)(q - p) - (sizeof nn - 1) < sizeof name &&
+            memchr(p + sizeof nn - 1, '\\', (size_t)(q - p) - (sizeof nn - 1)) == NULL)
           snprintf(name, sizeof name, "%.*s", (int)(q - p - (int)(sizeof nn - 1)), p + sizeof nn - 1);
       }
     }

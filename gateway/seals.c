@@ -379,6 +379,11 @@ static cg_fill_t *run_feed(cg_seals_t *s, cg_seal_verifier_t *ver, cg_store_read
     if (!cJSON_IsString(op))
       continue;
     if (strcmp(op->valuestring, "revoked") == 0 && cJSON_IsString(id)) {
+      cg_ident_t ident;
+      if (cg_ident_parse(id->valuestring, strlen(id->valuestring), &ident, NULL) != 0) {
+        f->changes[3]++; /* not an identifier: refused */
+        continue;
+      }
       cg_writer_revoke(s->srv->writer, id->valuestring, strlen(id->valuestring));
       f->changes[0]++;
     } else if ((strcmp(op->valuestring, "new") == 0 || strcmp(op->valuestring, "updated") == 0) &&

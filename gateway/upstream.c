@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include <uthash.h>
+#include <utlist.h>
 
 #include "core/error.h"
 #include "core/ident.h"
@@ -56,6 +57,7 @@ struct entry {
   uint64_t until_ms;
   cg_upresult_t *result; /* E_FILLED: a reference */
   struct waiter *waiters;
+  struct entry *fprev, *fnext; /* remembered: in the list of its kind, oldest first */
   UT_hash_handle hh;
 };
 
@@ -92,6 +94,9 @@ struct cg_upstream {
   int ntiers;
   pthread_mutex_t mu;
   struct entry *table;
+  /* Remembered entries of each kind share one lifetime, so each list is in
+   * the order they expire. */
+  struct entry *not_found, *filled;
   unsigned inflight, remembered;
   double budget;      /* retry tokens */
   uint64_t budget_ms;
@@ -305,9 +310,10 @@ static void fetch_finish(struct fetch *f, int err, cg_fill_t *fill) {
       e->state = err == 0 ? E_FILLED : E_NOT_FOUND;
       e->until_ms = now_ms() + (err == 0 ? FILLED_MS : up->cfg->up_negative_ttl_ms);
       up->remembered++;
-      /* Re-added at the end: the table's order is the order of expiry. */
-      HASH_DEL(up->table, e);
-      HASH_ADD_STR(up->table, ident, e);
+      if (err == 0)
+        DL_APPEND2(up->filled, e, fprev, fnext);
+      else
+        DL_APPEND2(up->not_found, e, fprev, fnext);
     } else {
       HASH_DEL(up->table, e);
       free(e);
@@ -442,7 +448,10 @@ static void on_answer(void *arg, int kind, int status, const char *body, size_t 
       f->verifying = 1;
       return;
     }
+    /* No room to check it: the tier's answer is of no use (and a half-open
+     * breaker's trial must end). */
     count(&t->calls[O_BAD_ANSWER], 1);
+    breaker_result(up, t, 0);
     f->failed = 1;
     next_tier(f);
     return;
@@ -488,6 +497,7 @@ static void attempt(struct fetch *f, int avoid) {
   f->call = cg_upclient_get(up->clients[f->w->id], f->tier, f->addr, target, headers,
                             t->cfg->connect_timeout_ms, total, on_answer, f);
   if (f->call == NULL) { /* no memory for a call: this tier is out of reach */
+    breaker_result(up, t, 0);
     f->failed = 1;
     next_tier(f);
   }
@@ -570,6 +580,10 @@ static void fetch_start(cg_upstream_t *up, cg_worker_t *w, struct fetch *f, cons
 
 /* Turns a remembered entry back into one in flight (del 0) or drops it. */
 static void forget(cg_upstream_t *up, struct entry *e, int del) {
+  if (e->state == E_FILLED)
+    DL_DELETE2(up->filled, e, fprev, fnext);
+  else
+    DL_DELETE2(up->not_found, e, fprev, fnext);
   cg_upresult_release(e->result);
   e->result = NULL;
   e->state = E_INFLIGHT;
@@ -580,24 +594,15 @@ static void forget(cg_upstream_t *up, struct entry *e, int del) {
   }
 }
 
-/* Remembered entries sit in the table in the order they expire (each is
- * re-added when made): drop the expired ones at the front, and the oldest
- * beyond the bound. A few entries in flight may sit among them; the walk
- * steps over a handful. */
+/* Drops remembered entries whose time is up, oldest first, and beyond the
+ * bound the oldest of the larger kind. */
 static void forget_expired(cg_upstream_t *up) {
-  struct entry *e, *tmp;
   uint64_t now = now_ms();
-  int looked = 0;
-  HASH_ITER(hh, up->table, e, tmp) {
-    if (e->state == E_INFLIGHT) {
-      if (++looked > 8)
-        break;
-      continue;
-    }
-    if (e->until_ms > now && up->remembered <= REMEMBER_MAX)
-      break;
-    forget(up, e, 1);
-  }
+  while (up->filled != NULL && (up->filled->until_ms <= now || up->remembered > REMEMBER_MAX))
+    forget(up, up->filled, 1);
+  while (up->not_found != NULL &&
+         (up->not_found->until_ms <= now || up->remembered > REMEMBER_MAX))
+    forget(up, up->not_found, 1);
 }
 
 /* ---- wanting an identifier ------------------------------------------------------------------ */
@@ -682,7 +687,9 @@ int cg_upstream_want_holder(cg_upstream_t *up, cg_worker_t *w, int holder_type, 
   struct fetch *f;
   char key[32];
   int n;
-  if (strlen(code) > 18 || (f = calloc(1, sizeof *f)) == NULL)
+  if (strlen(code) > 18)
+    return CG_EHOLDER;
+  if ((f = calloc(1, sizeof *f)) == NULL)
     return CG_ENOMEM;
   /* Not an identifier's form: the two kinds never share a key. */
   n = snprintf(key, sizeof key, "H%d:%s", holder_type, code);

@@ -18,6 +18,7 @@
 
 #include <xxhash.h>
 
+#include "core/cert.h"
 #include "core/ident.h"
 
 #define GROUP_MAX 8192     /* items per transaction */
@@ -94,6 +95,7 @@ struct cg_writer {
   size_t npend;
   uint8_t pend_min[CG_AUDIT_KEY_LEN]; /* the oldest record they index */
   uint64_t index_due_ms;
+  int cursors_frozen; /* a group failed: feed cursors stay where the store has them */
   char mark[64];                      /* this writer's meta key while npend > 0 */
 };
 
@@ -241,19 +243,40 @@ static int file_item(cg_writer_t *w, cg_store_writer_t *tx, struct item *it) {
                            it->reason, it->gen);
     atomic_fetch_add(&w->stats.verdicts, 1);
     return 0;
-  case ITEM_FILL:
+  case ITEM_FILL: {
+    /* A revocation by the issuer stays: a version that comes later (a feed
+     * update, a refresh from a tier that has not heard) does not undo it.
+     * Checked here, in the transaction, where the revocation is visible
+     * even if it was queued a moment before. */
+    cg_slice_t old;
+    cg_record_t o;
+    uint8_t *rec = it->data;
+    if (it->data_len >= CG_RECORD_HEADER &&
+        cg_store_write_get(tx, CG_DB_CERT, it->ident, it->ident_len, &old) == 0 &&
+        cg_record_decode(old.base, old.len, &o) == 0 && (o.flags & CG_RECORD_REVOKED_LATER)) {
+      rec[1] = CG_CERT_REVOKED;
+      rec[7] |= CG_RECORD_REVOKED_LATER;
+    }
     err = cg_store_cert_put(tx, it->ident, it->ident_len, it->data, it->data_len, NULL);
     atomic_fetch_add(&w->stats.fills, 1);
     break;
+  }
   case ITEM_REVOKE:
     err = cg_store_cert_revoke(tx, it->ident, it->ident_len);
     atomic_fetch_add(&w->stats.revocations, 1);
     break;
   case ITEM_META:
-    err = cg_store_put(tx, CG_DB_META, it->ident, it->ident_len, it->data, it->data_len);
+    /* After a failed group a cursor could pass changes that were lost with
+     * it: from then on cursors are not moved, and the next start polls the
+     * feed again from the last one stored (applying a change twice is
+     * harmless). */
+    if (!w->cursors_frozen)
+      err = cg_store_put(tx, CG_DB_META, it->ident, it->ident_len, it->data, it->data_len);
     break;
   }
-  return err == CG_ENOTFOUND || err == CG_ERECORD ? 0 : err;
+  /* A record that is gone, bad, or named wrongly: nothing to change, and
+   * no reason to lose the rest of the group. */
+  return err == CG_ENOTFOUND || err == CG_ERECORD || err == CG_EIDENT ? 0 : err;
 }
 
 /* ---- the holder index, filed in batches ----------------------------------------
@@ -503,6 +526,10 @@ static void file_group(cg_writer_t *w, struct item *batch, int stopping) {
               (unsigned long long)na, (unsigned long long)nother, cg_strerror(err));
     }
     atomic_fetch_add(&w->stats.failures, 1);
+    if (batch != NULL && !w->cursors_frozen) {
+      w->cursors_frozen = 1;
+      fprintf(stderr, "certgw: writer: feed cursors stay as stored until the next start\n");
+    }
   }
   /* Filed or failed, the space is given back: a failing disk must not stop
    * the gateway behind a full ring (the failure is counted and logged). */

@@ -523,11 +523,20 @@ el=$(($(date +%s%3N) - t0))
 [[ $s == 410 ]] && code_is rv2 certificate_revoked ||
   fail "3 s after /_sim/revoke (feed_interval 1000 ms): want 410 certificate_revoked, got $(what rv2)"
 ((el <= 3500)) || fail "the revocation took $el ms to show"
+# A later version of it on the feed (an "updated" change) does not undo
+# the revocation.
+line=$(grep -F "\"certificateIdentifier\":\"$R9\"" "$D/upstream/city.jsonl")
+s=$(curl -s --noproxy '*' -m 5 -o "$T/put.b" -w '%{http_code}' --data-binary "$line" \
+  "http://${LISTEN[city]}/_sim/put") || true
+[[ $s == 200 ]] || fail "POST /_sim/put of the revoked certificate: $s $(cat "$T/put.b")"
+sleep 2.5 # two feed polls
+s=$(fetch rv5 "$R9")
+[[ $s == 410 ]] && code_is rv5 certificate_revoked || fail "revoked, then updated on the feed: want 410, got $(what rv5)"
 stop_gw
 start_gw "$BASE"
 s=$(fetch rv3 "$R9")
 [[ $s == 410 ]] && code_is rv3 certificate_revoked || fail "revoked, after a restart: want 410, got $(what rv3)"
-ok "9. /_sim/revoke on the city: 410 certificate_revoked after $el ms; still 410 after certgw restarts (SIGTERM, exit 0)"
+ok "9. /_sim/revoke on the city: 410 certificate_revoked after $el ms; still 410 after an update on the feed and after certgw restarts (SIGTERM, exit 0)"
 
 # Revoked before certgw ever had it: the platform's answer carries
 # "revoked": true.
