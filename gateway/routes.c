@@ -1200,7 +1200,8 @@ static void get_metrics(cg_conn_t *c) {
   }
   cg_buf_reset(&c->w->scratch);
   if (cg_metrics_render(ms, n, &x, &c->w->scratch) != 0 ||
-      cg_upstream_metrics(c->w->srv->upstream, &c->w->scratch) != 0) {
+      cg_upstream_metrics(c->w->srv->upstream, &c->w->scratch) != 0 ||
+      cg_writer_metrics(c->w->srv->writer, &c->w->scratch) != 0) {
     cg_conn_error(c, CG_EINTERNAL, NULL);
     return;
   }

@@ -21,6 +21,7 @@
 #define QUEUE_MAX 65536   /* jobs waiting; a request finding it full gets 503 */
 #define SCAN_BATCH 256    /* stale records read per snapshot by the scanner */
 #define WRITE_BATCH 4096  /* verdicts per write transaction */
+#define HOLDER_FILL_MAX 1000 /* certificates kept from one holder answer */
 
 enum { JOB_RECORD, JOB_PRESENTED, JOB_FILL, JOB_FEED, JOB_FILL_HOLDER };
 
@@ -317,6 +318,11 @@ static cg_fill_t *run_fill_holder(cg_seals_t *s, cg_seal_verifier_t *ver, const 
   }
   cJSON_ArrayForEach(cert, list) {
     cg_fill_t one = {0};
+    /* A holder has at most so many certificates worth answering with (a
+     * list answer holds 1,000); a platform sending more is not followed
+     * further, which also bounds what the worker merges. */
+    if (f->changes[1] == HOLDER_FILL_MAX)
+      break;
     make_record(ver, cg_trust_generation(j->trust), cert,
                 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cert, "revoked")), NULL, 0,
                 j->holder_type, j->ident, j->source, &one);

@@ -10,6 +10,7 @@
 #include "gateway/writer.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -641,4 +642,33 @@ void cg_writer_stop(cg_writer_t *w) {
   free(w->memo);
   free(w->pend);
   free(w);
+}
+
+int cg_writer_metrics(cg_writer_t *w, cg_buf_t *out) {
+  static const struct {
+    const char *name, *help;
+    size_t off;
+  } counters[] = {
+      {"audit_records", "Audit records filed in the store.", offsetof(cg_writer_stats_t, audits)},
+      {"audit_waits", "Audit records whose worker waited for room in its ring (back-pressure).",
+       offsetof(cg_writer_stats_t, waits)},
+      {"writer_commits", "Write transactions committed by the writer thread.",
+       offsetof(cg_writer_stats_t, commits)},
+      {"writer_failures", "Writer groups that could not be filed (see the log).",
+       offsetof(cg_writer_stats_t, failures)},
+      {"writer_fills", "Certificates from upstream stored by the writer.",
+       offsetof(cg_writer_stats_t, fills)},
+      {"writer_revocations", "Revocations from change feeds filed by the writer.",
+       offsetof(cg_writer_stats_t, revocations)},
+  };
+  int err = 0;
+  if (w == NULL)
+    return 0;
+  for (size_t i = 0; i < sizeof counters / sizeof *counters && !err; i++)
+    err = cg_buf_printf(out, "# HELP certgw_%s_total %s\n# TYPE certgw_%s_total counter\n"
+                             "certgw_%s_total %llu\n",
+                        counters[i].name, counters[i].help, counters[i].name, counters[i].name,
+                        (unsigned long long)atomic_load(
+                            (_Atomic uint64_t *)((char *)&w->stats + counters[i].off)));
+  return err;
 }

@@ -51,5 +51,7 @@ typedef struct cg_writer_stats {
   _Atomic uint64_t waits; /* audit records that waited for ring space */
 } cg_writer_stats_t;
 cg_writer_stats_t *cg_writer_stats(cg_writer_t *w);
+/* Appends the writer's counters (Prometheus text). */
+int cg_writer_metrics(cg_writer_t *w, cg_buf_t *out);
 
 #endif

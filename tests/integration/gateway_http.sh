@@ -268,6 +268,18 @@ n=$(sed -n 's/^certgw_requests_total{route="certificate",status="304"} \([0-9]*\
 [[ $n == 1 ]] || fail "certificate 304 counted '$n' times, not 1"
 ok "/metrics passes promtool check metrics and counts the $cert200 certificate answers"
 
+# Every fetch answered 200 left an audit record; the writer files them
+# within a group (40 ms) and counts them.
+for _ in $(seq 50); do
+  req metrics2 /metrics >/dev/null
+  n=$(sed -n 's/^certgw_audit_records_total \([0-9]*\)$/\1/p' "$T/metrics2.b")
+  ((${n:-0} >= cert200)) && break
+  sleep 0.1
+done
+((${n:-0} >= cert200)) || fail "certgw_audit_records_total is '$n' after $cert200 audited fetches"
+grep -q '^certgw_writer_failures_total 0$' "$T/metrics2.b" || fail "the writer counts failures: $(grep writer_failures "$T/metrics2.b")"
+ok "certgw_audit_records_total counts the audit records filed ($n >= $cert200), no writer failures"
+
 # ---- keep-alive and pipelining ---------------------------------------------------------------
 out=$(printf 'GET /healthz HTTP/1.1\\r\\nHost: a\\r\\n\\r\\nGET /v1/certificates/%s HTTP/1.1\\r\\nHost: a\\r\\nAuthorization: Bearer %s\\r\\n\\r\\nGET /readyz HTTP/1.1\\r\\nHost: a\\r\\n\\r\\n' "$ID" "$DEPT" |
   raw "$P" --timeout 1000)
