@@ -74,6 +74,10 @@ int cg_audit_pack(const cg_audit_use_t *u, const uint8_t holder[CG_AUDIT_HOLDER_
                   cg_buf_t *out);
 #define CG_AUDIT_HOLDER_AT 12 /* where the holder HMAC sits in an encoding */
 #define CG_AUDIT_TIME_AT 4    /* and the time, u64 big-endian ms */
+
+/* Meta keys "audit.unindexed.<writer id>": the oldest audit record whose
+ * holder index entry a writer has not filed yet (gateway/writer.c). */
+#define CG_AUDIT_MARK_PREFIX "audit.unindexed."
 int cg_audit_decode(const char *p, size_t len, cg_audit_t *a);
 /* The record as a JSON object, for people and tools (certctl audit --json). */
 int cg_audit_json(const cg_audit_t *a, cg_buf_t *out);

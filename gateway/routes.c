@@ -261,16 +261,13 @@ static void get_certificate(cg_conn_t *c, const char *id, size_t len) {
     cg_conn_error(c, err, NULL);
     return;
   }
+  int refresh = err == 0 && cg_upstream_tiers(up) > 0 && needs_refresh(up, &rec);
   if (ur == NULL && !c->ov_set) /* counted once, not again when the request runs again */
-    cg_count(err == 0 && !(cg_upstream_tiers(up) > 0 && needs_refresh(up, &rec))
-                 ? &w->metrics.cache_hits
-                 : &w->metrics.cache_misses,
-             1);
+    cg_count(err == 0 && !refresh ? &w->metrics.cache_hits : &w->metrics.cache_misses, 1);
 
   /* Missing, or filled from upstream too long ago: ask upstream (once for
    * every request that wants it), and come back here with the result. */
-  if (ur == NULL && cg_upstream_tiers(up) > 0 &&
-      (err == CG_ENOTFOUND || needs_refresh(up, &rec))) {
+  if (ur == NULL && cg_upstream_tiers(up) > 0 && (err == CG_ENOTFOUND || refresh)) {
     int rc = cg_upstream_want(up, w, id, len, upstream_done, c);
     if (rc == 0) {
       cg_store_reader_end(w->reader);

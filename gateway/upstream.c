@@ -503,6 +503,19 @@ static void attempt(struct fetch *f, int avoid) {
   }
 }
 
+/* A holder fetch ends with what the tiers asked so far returned, if any:
+ * returns 1 when it did. */
+static int finish_with_gathered(struct fetch *f) {
+  cg_fill_t all;
+  if (!f->holder || f->acc.len == 0)
+    return 0;
+  all = (cg_fill_t){.rec = (uint8_t *)f->acc.base, .len = f->acc.len};
+  f->acc.base = NULL, f->acc.len = 0, f->acc.cap = 0;
+  fetch_finish(f, 0, &all);
+  free(all.rec);
+  return 1;
+}
+
 static void next_tier(struct fetch *f) {
   cg_upstream_t *up = f->up;
   if (f->done)
@@ -524,13 +537,8 @@ static void next_tier(struct fetch *f) {
     attempt(f, -1);
     return;
   }
-  if (f->holder && f->acc.len > 0) { /* what some tiers had, even if another failed */
-    cg_fill_t all = {.rec = (uint8_t *)f->acc.base, .len = f->acc.len};
-    f->acc.base = NULL, f->acc.len = 0, f->acc.cap = 0;
-    fetch_finish(f, 0, &all);
-    free(all.rec);
+  if (finish_with_gathered(f)) /* what some tiers had, even if another failed */
     return;
-  }
   fetch_finish(f, !f->failed ? CG_ENOTFOUND : f->timed_out ? CG_EUPTIMEOUT : CG_EUPSTREAM, NULL);
 }
 
@@ -543,13 +551,8 @@ static void on_deadline(uv_timer_t *tm) {
     observe(t, O_TIMEOUT, now_ns() - f->call_ns);
     breaker_result(f->up, t, 0);
   }
-  if (f->holder && f->acc.len > 0) {
-    cg_fill_t all = {.rec = (uint8_t *)f->acc.base, .len = f->acc.len};
-    f->acc.base = NULL, f->acc.len = 0, f->acc.cap = 0;
-    fetch_finish(f, 0, &all);
-    free(all.rec);
+  if (finish_with_gathered(f))
     return;
-  }
   fetch_finish(f, CG_EUPTIMEOUT, NULL);
 }
 

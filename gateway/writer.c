@@ -31,7 +31,7 @@
 #define MEMO_SLOTS 16384 /* holder HMACs remembered (direct-mapped, ~1 MB) */
 #define INDEX_MS 1000     /* the holder index is filed at most this long after its records */
 #define PEND_MAX (1u << 20) /* index entries held for that (48 MB at most): then filed at once */
-#define MARK_PREFIX "audit.unindexed."
+#define MARK_PREFIX CG_AUDIT_MARK_PREFIX
 
 enum { ITEM_VERDICT, ITEM_FILL, ITEM_REVOKE, ITEM_META };
 

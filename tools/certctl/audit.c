@@ -69,7 +69,7 @@ struct oldest {
 };
 
 static int oldest_mark(void *arg, cg_slice_t key, cg_slice_t val) {
-  static const char prefix[] = "audit.unindexed.";
+  static const char prefix[] = CG_AUDIT_MARK_PREFIX;
   struct oldest *o = arg;
   if (key.len < sizeof prefix - 1 || memcmp(key.base, prefix, sizeof prefix - 1) != 0)
     return 1;
@@ -181,7 +181,8 @@ int ctl_audit(int argc, char **argv) {
          * newest records, and any a crash left unindexed, are read from the
          * log from the oldest mark on. */
         if (err == 0)
-          err = cg_store_each_from(x.r, CG_DB_META, "audit.unindexed.", 16, oldest_mark, &o);
+          err = cg_store_each_from(x.r, CG_DB_META, CG_AUDIT_MARK_PREFIX,
+                                   sizeof CG_AUDIT_MARK_PREFIX - 1, oldest_mark, &o);
         if (err >= 0 && o.found)
           err = cg_store_each_from(x.r, CG_DB_AUDIT, o.key, sizeof o.key, show_tail, &x);
         if (err > 0)
