@@ -236,39 +236,66 @@ bad:
   return cg_why_set(why, CG_EBADREQ, "a string is not valid UTF-8");
 }
 
-static int write_value(const cJSON *v, cg_buf_t *out, int depth, cg_why_t *why);
+/* While a body is written, where its members start (NULL: not wanted). */
+struct at {
+  size_t base;          /* the body's first byte in out */
+  cg_cert_index_t *ix;
+  int overflow;
+};
 
-/* Writes an object whose members are already sorted, leaving out skip. */
+static int write_value(const cJSON *v, cg_buf_t *out, int depth, struct at *at, cg_why_t *why);
+
+static void note(struct at *at, uint16_t *offs, uint16_t *n, size_t pos) {
+  if (*n == CG_CERT_INDEX_MAX)
+    at->overflow = 1;
+  else
+    offs[(*n)++] = (uint16_t)(pos - at->base); /* a body is at most 64 KiB */
+}
+
+/* Writes an object whose members are already sorted, leaving out skip.
+ * With at, notes where members start: those of the top level (depth 0) and
+ * those of the top-level `data` object (depth 1, reached only through it). */
 static int write_members(const cJSON **m, size_t n, cg_buf_t *out, int depth, const cJSON *skip,
-                         cg_why_t *why) {
+                         struct at *at, cg_why_t *why) {
   int err, first = 1;
 
   if ((err = cg_buf_putc(out, '{')) != 0)
     return err;
   for (size_t i = 0; i < n; i++) {
+    struct at *down = NULL;
     if (m[i] == skip)
       continue;
     if (!first && (err = cg_buf_putc(out, ',')) != 0)
       return err;
     first = 0;
+    if (at != NULL) {
+      if (depth == 0) {
+        note(at, at->ix->top, &at->ix->ntop, out->len);
+        if (strcmp(m[i]->string, "data") == 0)
+          down = at;
+      } else {
+        note(at, at->ix->data, &at->ix->ndata, out->len);
+      }
+    }
     if ((err = write_string(out, m[i]->string, why)) != 0 || (err = cg_buf_putc(out, ':')) != 0 ||
-        (err = write_value(m[i], out, depth + 1, why)) != 0)
+        (err = write_value(m[i], out, depth + 1, down, why)) != 0)
       return err;
   }
   return cg_buf_putc(out, '}');
 }
 
-static int write_object(const cJSON *obj, cg_buf_t *out, int depth, cg_why_t *why) {
+static int write_object(const cJSON *obj, cg_buf_t *out, int depth, struct at *at,
+                        cg_why_t *why) {
   const cJSON *m[MEMBERS_MAX];
   size_t n;
   int err;
 
   if ((err = sorted_members(obj, m, &n, why)) != 0)
     return err;
-  return write_members(m, n, out, depth, NULL, why);
+  return write_members(m, n, out, depth, NULL, at, why);
 }
 
-static int write_value(const cJSON *v, cg_buf_t *out, int depth, cg_why_t *why) {
+static int write_value(const cJSON *v, cg_buf_t *out, int depth, struct at *at, cg_why_t *why) {
   int err;
 
   if (depth > CG_CERT_DEPTH_MAX)
@@ -296,19 +323,19 @@ static int write_value(const cJSON *v, cg_buf_t *out, int depth, cg_why_t *why) 
     for (const cJSON *c = v->child; c != NULL; c = c->next) {
       if (c != v->child && (err = cg_buf_putc(out, ',')) != 0)
         return err;
-      if ((err = write_value(c, out, depth + 1, why)) != 0)
+      if ((err = write_value(c, out, depth + 1, NULL, why)) != 0)
         return err;
     }
     return cg_buf_putc(out, ']');
   case cJSON_Object:
-    return write_object(v, out, depth, why);
+    return write_object(v, out, depth, at, why);
   default:
     return cg_why_set(why, CG_EBADREQ, "unsupported JSON value");
   }
 }
 
 int cg_cert_canonical(const cJSON *v, cg_buf_t *out, cg_why_t *why) {
-  return write_value(v, out, 0, why);
+  return write_value(v, out, 0, NULL, why);
 }
 
 /* ---- seal object -------------------------------------------------------- */
@@ -511,12 +538,15 @@ int cg_cert_from_json(const cJSON *obj, cg_buf_t *body, cg_cert_meta_t *meta, cg
       return err;
   }
 
-  if ((err = write_members(m, n, body, 0, f[F_SEAL], why)) != 0) {
+  struct at at = {.base = start, .ix = &meta->index};
+  if ((err = write_members(m, n, body, 0, f[F_SEAL], &at, why)) != 0) {
     body->len = start;
     if (err == CG_ETOOBIG)
       cg_why_set(why, err, "the certificate is larger than %d bytes", CG_CERT_BODY_MAX);
     return err;
   }
+  if (at.overflow)
+    meta->index.ntop = meta->index.ndata = 0;
   return 0;
 }
 

@@ -32,6 +32,19 @@ enum cg_cert_status {
 const char *cg_cert_status_name(int status);
 int cg_cert_status_parse(const char *s, size_t len); /* a CG_CERT_… or CG_EBADREQ */
 
+/* Where the members of a canonical body start: the offset (from the body's
+ * first byte) of the opening quote of each top-level member's name, in body
+ * order, and the same for the members of the `data` object. Written while
+ * the body is, so that a view can be cut from the stored bytes without
+ * parsing them (core/view.c). An object with more members than fit leaves
+ * the index empty (ntop 0): views of it take the parsing path. */
+#define CG_CERT_INDEX_MAX 64
+typedef struct cg_cert_index {
+  uint16_t ntop, ndata;
+  uint16_t top[CG_CERT_INDEX_MAX];
+  uint16_t data[CG_CERT_INDEX_MAX];
+} cg_cert_index_t;
+
 /* What certgw needs to know about a certificate without parsing its body
  * again: the fields the LMDB record header and the holder index carry.
  * Strings are NUL-terminated copies. */
@@ -44,6 +57,7 @@ typedef struct cg_cert_meta {
   uint32_t issued;     /* yyyymmdd */
   uint32_t effective;  /* yyyymmdd */
   uint32_t expiring;   /* yyyymmdd, 0 when the certificate does not expire (长期) */
+  cg_cert_index_t index; /* where the body's members start */
 } cg_cert_meta_t;
 
 /* Validates a certificate object and writes its canonical body to body

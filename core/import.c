@@ -66,6 +66,7 @@ static int parse_line(struct job *j, const char *line, size_t len, struct chunk 
   cg_cert_meta_t meta;
   cg_seal_t seal;
   cg_record_t r;
+  uint8_t index[CG_RECORD_INDEX_MAX];
   size_t ilen, mark;
   int err;
 
@@ -99,6 +100,7 @@ static int parse_line(struct job *j, const char *line, size_t len, struct chunk 
   r.signer = seal.signer;
   r.sig = seal.sig;
   r.sig_len = seal.sig_len;
+  cg_record_index_set(&r, &meta.index, index);
 
   ilen = strlen(meta.identifier);
   mark = c->out.len;

@@ -1,12 +1,15 @@
 /* record.c — encoding and bounds-checked decoding of LMDB records.
  *
- * Layout (all integers little-endian), CG_RECORD_VERSION 1:
+ * Layout (all integers little-endian), CG_RECORD_VERSION 2:
  *    0 u8 version   1 u8 status   2 u8 seal_alg   3 u8 seal_state
  *    4 u8 seal_reason   5 u8 source   6 u8 holder_type   7 u8 flags
  *    8 u32 trust_gen   12 u32 issued   16 u32 effective   20 u32 expiring
  *   24 u64 fetched_at  32 u64 etag     40 u8[16] holder_key
- *   56 u32 body_len    60 u16 sig_len  62 u16 0
- *   64 body[body_len] signer[32] sig[sig_len] (base64 text)
+ *   56 u32 body_len    60 u16 sig_len  62 u16 index_len
+ *   64 body[body_len] signer[32] sig[sig_len] (base64 text) index[index_len]
+ *
+ * The index (docs/record.md): u16 ntop, u16 ndata, then ntop and ndata u16
+ * offsets. Version 1 records are the same without it (index_len 0).
  */
 #include "core/record.h"
 
@@ -53,11 +56,13 @@ static int fields_ok(const cg_record_t *r) {
 }
 
 int cg_record_encode(cg_record_t *r, cg_buf_t *out) {
-  size_t total = CG_RECORD_HEADER + (size_t)r->body_len + CG_SEAL_FPR_LEN + r->sig_len;
+  size_t total =
+      CG_RECORD_HEADER + (size_t)r->body_len + CG_SEAL_FPR_LEN + r->sig_len + r->index_len;
   uint8_t *h;
   int err;
 
-  if (!fields_ok(r) || r->body == NULL || r->signer == NULL || r->sig == NULL)
+  if (!fields_ok(r) || r->body == NULL || r->signer == NULL || r->sig == NULL ||
+      (r->index_len > 0 && r->index == NULL))
     return CG_EBADREQ;
   if ((err = cg_buf_reserve(out, total)) != 0)
     return err;
@@ -81,9 +86,12 @@ int cg_record_encode(cg_record_t *r, cg_buf_t *out) {
   memcpy(h + 40, r->holder_key, CG_HOLDER_KEY_LEN);
   put32(h + 56, r->body_len);
   put16(h + 60, r->sig_len);
+  put16(h + 62, r->index_len);
   memcpy(h + CG_RECORD_HEADER, r->body, r->body_len);
   memcpy(h + CG_RECORD_HEADER + r->body_len, r->signer, CG_SEAL_FPR_LEN);
   memcpy(h + CG_RECORD_HEADER + r->body_len + CG_SEAL_FPR_LEN, r->sig, r->sig_len);
+  if (r->index_len > 0)
+    memcpy(h + total - r->index_len, r->index, r->index_len);
   out->len += total;
   return 0;
 }
@@ -91,7 +99,7 @@ int cg_record_encode(cg_record_t *r, cg_buf_t *out) {
 int cg_record_decode(const void *p, size_t len, cg_record_t *r) {
   const uint8_t *h = p;
 
-  if (len < CG_RECORD_HEADER || h[0] != CG_RECORD_VERSION || get16(h + 62) != 0)
+  if (len < CG_RECORD_HEADER || (h[0] != 1 && h[0] != 2) || (h[0] == 1 && get16(h + 62) != 0))
     return CG_ERECORD;
   r->status = h[1];
   r->seal_alg = h[2];
@@ -109,15 +117,67 @@ int cg_record_decode(const void *p, size_t len, cg_record_t *r) {
   memcpy(r->holder_key, h + 40, CG_HOLDER_KEY_LEN);
   r->body_len = get32(h + 56);
   r->sig_len = get16(h + 60);
+  r->index_len = get16(h + 62);
   /* Lengths come from the bytes: compare them with what is there before
    * anything points past the header. */
-  if ((uint64_t)CG_RECORD_HEADER + r->body_len + CG_SEAL_FPR_LEN + r->sig_len != len)
+  if ((uint64_t)CG_RECORD_HEADER + r->body_len + CG_SEAL_FPR_LEN + r->sig_len + r->index_len !=
+      len)
     return CG_ERECORD;
   r->body = (const char *)h + CG_RECORD_HEADER;
   r->signer = h + CG_RECORD_HEADER + r->body_len;
   r->sig = (const char *)r->signer + CG_SEAL_FPR_LEN;
-  if (!fields_ok(r))
+  r->index = r->index_len > 0 ? (const uint8_t *)r->sig + r->sig_len : NULL;
+  if (!fields_ok(r) || (r->index_len > 0 && (r->index_len < 4 || r->index_len % 2 != 0 ||
+                                             r->index_len != 4 + 2 * (get16(r->index) +
+                                                                      get16(r->index + 2)))))
     return CG_ERECORD;
+  return 0;
+}
+
+void cg_record_index_set(cg_record_t *r, const cg_cert_index_t *ix,
+                         uint8_t buf[CG_RECORD_INDEX_MAX]) {
+  uint8_t *p = buf + 4;
+  r->index = NULL;
+  r->index_len = 0;
+  if (ix->ntop == 0 || ix->ntop > CG_CERT_INDEX_MAX || ix->ndata > CG_CERT_INDEX_MAX)
+    return;
+  put16(buf, ix->ntop);
+  put16(buf + 2, ix->ndata);
+  for (int i = 0; i < ix->ntop; i++, p += 2)
+    put16(p, ix->top[i]);
+  for (int i = 0; i < ix->ndata; i++, p += 2)
+    put16(p, ix->data[i]);
+  r->index = buf;
+  r->index_len = (uint16_t)(p - buf);
+}
+
+/* Offsets rising from `from`, below `to`, each at a quote. */
+static int offsets_ok(const cg_record_t *r, const uint16_t *o, int n, size_t from, size_t to) {
+  for (int i = 0; i < n; i++) {
+    if (o[i] < from || o[i] >= to || r->body[o[i]] != '"')
+      return 0;
+    from = (size_t)o[i] + 1;
+  }
+  return 1;
+}
+
+int cg_record_index_get(const cg_record_t *r, cg_cert_index_t *ix) {
+  const uint8_t *p;
+  if (r->index == NULL || r->index_len < 4)
+    return CG_ENOTFOUND;
+  ix->ntop = get16(r->index);
+  ix->ndata = get16(r->index + 2);
+  if (ix->ntop == 0 || ix->ntop > CG_CERT_INDEX_MAX || ix->ndata > CG_CERT_INDEX_MAX ||
+      r->index_len != 4 + 2 * (ix->ntop + ix->ndata))
+    return CG_ENOTFOUND;
+  p = r->index + 4;
+  for (int i = 0; i < ix->ntop; i++, p += 2)
+    ix->top[i] = get16(p);
+  for (int i = 0; i < ix->ndata; i++, p += 2)
+    ix->data[i] = get16(p);
+  if (!offsets_ok(r, ix->top, ix->ntop, 1, r->body_len) ||
+      !offsets_ok(r, ix->data, ix->ndata, 1, r->body_len))
+    return CG_ENOTFOUND;
   return 0;
 }
 

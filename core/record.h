@@ -1,6 +1,7 @@
 /* record.h — the binary LMDB record of one certificate (docs/record.md).
  *
  *   header (64 bytes, little-endian, versioned) | canonical body | seal
+ *   | member index (version 2)
  *
  * The seal is the signer fingerprint and the signature in base64, the form
  * answers carry, so serving never encodes it.
@@ -18,12 +19,14 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/cert.h"
 #include "core/error.h"
 #include "core/seal.h"
 
-#define CG_RECORD_VERSION 1
+#define CG_RECORD_VERSION 2 /* 1: no member index; both are read */
 #define CG_RECORD_HEADER 64
 #define CG_HOLDER_KEY_LEN 16 /* XXH3-128 of holder type code ‖ holder code */
+#define CG_RECORD_INDEX_MAX (4 + 4 * CG_CERT_INDEX_MAX) /* bytes of a packed index */
 
 /* Where a record came from. */
 enum cg_record_source {
@@ -69,6 +72,8 @@ typedef struct cg_record {
   const uint8_t *signer;           /* CG_SEAL_FPR_LEN bytes */
   const char *sig;                 /* base64, as in the seal object */
   uint16_t sig_len;
+  const uint8_t *index;            /* the body's member index, packed; NULL: none */
+  uint16_t index_len;
 } cg_record_t;
 
 /* Appends the encoding of r to out, computing and storing r->etag.
@@ -78,6 +83,15 @@ int cg_record_encode(cg_record_t *r, cg_buf_t *out);
 /* Decodes p[0..len). On success r's pointers point into p. Returns 0 or
  * CG_ERECORD for anything that does not add up (version, lengths, enums). */
 int cg_record_decode(const void *p, size_t len, cg_record_t *r);
+
+/* Packs ix into buf and points r at it (an empty index: none). */
+void cg_record_index_set(cg_record_t *r, const cg_cert_index_t *ix,
+                         uint8_t buf[CG_RECORD_INDEX_MAX]);
+
+/* Unpacks r's member index into ix, checking it against the body: offsets
+ * rising, inside it, each at a member name's opening quote. Returns 0, or
+ * CG_ENOTFOUND when r has none or it does not fit its body. */
+int cg_record_index_get(const cg_record_t *r, cg_cert_index_t *ix);
 
 /* The ETag a record's content hashes to (XXH3-64 of alg, signer, sig, body). */
 uint64_t cg_record_etag(const cg_record_t *r);

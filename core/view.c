@@ -83,19 +83,28 @@ int cg_view_mask(const char *field, const char *value, cg_buf_t *out) {
 
 /* ---- rendering ---------------------------------------------------------- */
 
-static int listed(const char (*list)[48], int n, const char *name) {
+/* name[0..len) is an entry of list (after `prefix`, which entries of data
+ * fields carry: "data.address"). The length is compared first: most member
+ * names share their first eleven characters ("certificate…"). */
+static int listed_n(const char (*list)[48], int n, const char *prefix, const char *name,
+                    size_t len) {
+  size_t plen = strlen(prefix);
+  if (plen + len >= sizeof list[0])
+    return 0;
   for (int i = 0; i < n; i++)
-    if (strcmp(list[i], name) == 0)
+    if (list[i][plen + len] == '\0' && memcmp(list[i], prefix, plen) == 0 &&
+        memcmp(list[i] + plen, name, len) == 0)
       return 1;
   return 0;
 }
 
+static int listed(const char (*list)[48], int n, const char *name) {
+  return listed_n(list, n, "", name, strlen(name));
+}
+
 /* "data.address" names a field of the data object. */
 static int listed_in_data(const char (*list)[48], int n, const char *name) {
-  for (int i = 0; i < n; i++)
-    if (strncmp(list[i], "data.", 5) == 0 && strcmp(list[i] + 5, name) == 0)
-      return 1;
-  return 0;
+  return listed_n(list, n, "data.", name, strlen(name));
 }
 
 static int any_data_field(const char (*list)[48], int n) {
@@ -119,7 +128,9 @@ static int append_seal(const cg_scope_t *s, const cg_record_t *rec, uint32_t gen
   int err = cg_buf_reserve(out, 160 + rec->sig_len + 2 * CG_SEAL_FPR_LEN);
   if (err)
     return err;
-  cg_buf_puts(out, ",\"seal\":{\"status\":\"");
+  /* (An object whose every member the scope hides opens with the seal.) */
+  cg_buf_puts(out, out->base[out->len - 1] == '{' ? "\"seal\":{\"status\":\""
+                                                  : ",\"seal\":{\"status\":\"");
   cg_buf_puts(out, status);
   cg_buf_putc(out, '"');
   if (strcmp(status, "invalid") == 0) {
@@ -143,8 +154,121 @@ static int append_seal(const cg_scope_t *s, const cg_record_t *rec, uint32_t gen
   return cg_buf_append(out, "}}", 2);
 }
 
+/* ---- views cut from the stored bytes ------------------------------------ */
+
+/* One member of a stored canonical body, found through the member index:
+ * the whole `"name":value`, the name (names are plain ASCII, never escaped)
+ * and the value. */
+struct member {
+  const char *at, *name, *value;
+  size_t len, name_len, value_len;
+};
+
+/* The member at body offset off that ends where its ',' or the closing '}'
+ * of its object is, at end. -1 when the bytes there are not one. */
+static int member(const cg_record_t *rec, size_t off, size_t end, struct member *m) {
+  const char *b = rec->body, *q;
+  if (end >= rec->body_len || end < off + 4 || (b[end] != ',' && b[end] != '}'))
+    return -1;
+  if ((q = memchr(b + off + 1, '"', end - off - 1)) == NULL || (size_t)(q - b) + 2 >= end ||
+      q[1] != ':')
+    return -1;
+  m->at = b + off;
+  m->len = end - off;
+  m->name = b + off + 1;
+  m->name_len = (size_t)(q - m->name);
+  m->value = q + 2;
+  m->value_len = (size_t)(b + end - m->value);
+  return 0;
+}
+
+/* Appends m, its value masked. 1 when it must take the parsing path: a
+ * string with an escape in it, or too long for the copy here. */
+static int put_masked(const struct member *m, cg_buf_t *out) {
+  char name[72], value[512];
+  size_t vlen;
+  int err;
+  if (m->value[0] != '"') /* not a string: shown as it is, as on the parsing path */
+    return cg_buf_append(out, m->at, m->len);
+  if (m->value_len < 2 || (vlen = m->value_len - 2) >= sizeof value ||
+      m->name_len >= sizeof name || memchr(m->value + 1, '\\', vlen) != NULL)
+    return 1;
+  memcpy(name, m->name, m->name_len);
+  name[m->name_len] = '\0';
+  memcpy(value, m->value + 1, vlen);
+  value[vlen] = '\0';
+  /* What remains of a string without escapes needs none: copied as it is. */
+  if ((err = cg_buf_append(out, m->at, m->name_len + 3)) != 0 || (err = cg_buf_putc(out, '"')) ||
+      (err = cg_view_mask(name, value, out)) != 0)
+    return err;
+  return cg_buf_putc(out, '"');
+}
+
+static int put_member(const cg_scope_t *s, const struct member *m, int data, int *first,
+                      cg_buf_t *out) {
+  const char *prefix = data ? "data." : "";
+  int err;
+  if (!*first && (err = cg_buf_putc(out, ',')) != 0)
+    return err;
+  *first = 0;
+  if (listed_n(s->mask, s->nmask, prefix, m->name, m->name_len))
+    return put_masked(m, out);
+  return cg_buf_append(out, m->at, m->len);
+}
+
+/* The view written from the record's member index: the members the scope
+ * keeps copied from the stored bytes, in their (sorted) order, masked ones
+ * rewritten, no parse. The same bytes as the parsing path (tests compare
+ * the two); 1 when this record must take that path instead. */
+static int render_indexed(const cg_scope_t *s, const cg_record_t *rec,
+                          const cg_cert_index_t *ix, cg_buf_t *out) {
+  int first = 1, err, want_data = s->all_fields || listed(s->fields, s->nfields, "data") ||
+                                  any_data_field(s->fields, s->nfields);
+  struct member m;
+
+  if ((err = cg_buf_putc(out, '{')) != 0)
+    return err;
+  for (int i = 0; i < ix->ntop; i++) {
+    size_t end = i + 1 < ix->ntop ? (size_t)ix->top[i + 1] - 1 : rec->body_len - 1;
+    if (member(rec, ix->top[i], end, &m) != 0)
+      return 1;
+    if (m.name_len == 4 && memcmp(m.name, "data", 4) == 0) {
+      int whole = s->all_fields || listed(s->fields, s->nfields, "data"), dfirst = 1;
+      size_t vstart = (size_t)(m.value - rec->body);
+      if (m.value[0] != '{' || rec->body[end - 1] != '}')
+        return 1;
+      if (!want_data)
+        continue;
+      if ((!first && (err = cg_buf_putc(out, ',')) != 0) ||
+          (err = cg_buf_append(out, m.at, m.name_len + 3)) != 0 ||
+          (err = cg_buf_putc(out, '{')) != 0)
+        return err;
+      first = 0;
+      for (int j = 0; j < ix->ndata; j++) {
+        size_t dend = j + 1 < ix->ndata ? (size_t)ix->data[j + 1] - 1 : end - 1;
+        struct member d;
+        if (ix->data[j] <= vstart || dend >= end || member(rec, ix->data[j], dend, &d) != 0)
+          return 1;
+        if (!whole && !listed_n(s->fields, s->nfields, "data.", d.name, d.name_len))
+          continue;
+        if ((err = put_member(s, &d, 1, &dfirst, out)) != 0)
+          return err;
+      }
+      if ((err = cg_buf_putc(out, '}')) != 0)
+        return err;
+      continue;
+    }
+    if (!s->all_fields && !listed_n(s->fields, s->nfields, "", m.name, m.name_len))
+      continue;
+    if ((err = put_member(s, &m, 0, &first, out)) != 0)
+      return err;
+  }
+  return 0;
+}
+
 int cg_view_render(const cg_scope_t *s, const cg_record_t *rec, uint32_t gen, cg_buf_t *out) {
   size_t start = out->len;
+  cg_cert_index_t ix;
   cJSON *o, *c, *next;
   cg_buf_t tmp;
   int err = 0;
@@ -156,6 +280,13 @@ int cg_view_render(const cg_scope_t *s, const cg_record_t *rec, uint32_t gen, cg
     if ((err = cg_buf_append(out, rec->body, rec->body_len - 1)) != 0)
       return err;
     return append_seal(s, rec, gen, out);
+  }
+  if (cg_record_index_get(rec, &ix) == 0) {
+    if ((err = render_indexed(s, rec, &ix, out)) == 0)
+      return append_seal(s, rec, gen, out);
+    out->len = start;
+    if (err != 1)
+      return err;
   }
   if ((o = cJSON_ParseWithLength(rec->body, rec->body_len)) == NULL)
     return CG_ERECORD;

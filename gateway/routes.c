@@ -799,6 +799,7 @@ static void put_member(cg_buf_t *b, const cg_scope_t *s, const char *field, cons
 struct idlist {
   char id[64][CG_IDENT_MAX + 1];
   size_t len[64];
+  unsigned char unread[64]; /* a scan left it unread: outside the scope */
   int n;
 };
 
@@ -810,6 +811,18 @@ static int collect_id(void *arg, cg_slice_t key, cg_slice_t val) {
   memcpy(il->id[il->n], val.base, val.len);
   il->len[il->n++] = val.len;
   return 0;
+}
+
+/* Whether id's certificate is the scanned holder's: found (in the store
+ * when from_store, else rec holds what a platform sent), naming the holder
+ * in its body (the index is keyed by a hash), and not revoked after it was
+ * sealed (its body would say otherwise). */
+static int holders(cg_worker_t *w, int from_store, int holder_type, const char *needle,
+                   size_t needle_len, const char *id, size_t len, cg_record_t *rec) {
+  if (from_store && cg_store_cert_get(w->reader, id, len, rec) != 0)
+    return 0;
+  return rec->holder_type == holder_type && !(rec->flags & CG_RECORD_REVOKED_LATER) &&
+         memmem(rec->body, rec->body_len, needle, needle_len) != NULL;
 }
 
 /* Codes already opened at a venue, for scopes with single_use: one table
@@ -1070,16 +1083,17 @@ static void post_scan(cg_conn_t *c) {
   }
   for (int i = 0; i < il->n; i++) {
     cg_record_t *rec = urec != NULL ? &urec[i] : &one;
-    if ((urec == NULL && cg_store_cert_get(w->reader, il->id[i], il->len[i], rec) != 0) ||
-        rec->holder_type != cl.holder_type ||
-        memmem(rec->body, rec->body_len, needle, needle_len) == NULL ||
-        (rec->flags & CG_RECORD_REVOKED_LATER)) /* its body would say otherwise */
+    /* Stored identifiers were checked when they came in: the type is read
+     * from the identifier, and a certificate the venue may not see is not
+     * read at all (a hotel sees one of a holder's five or so). */
+    const char *type = cg_ident_type_of(il->id[i], il->len[i]);
+    if (type == NULL || !cg_view_type_allowed(s, type) || !cg_token_claims_wants(&cl, type, 21)) {
+      il->unread[i] = 1;
+      continue;
+    }
+    if (!holders(w, urec == NULL, cl.holder_type, needle, needle_len, il->id[i], il->len[i], rec))
       continue;
     found++;
-    /* Stored identifiers were checked when they came in: the type is read. */
-    const char *type = cg_ident_type_of(il->id[i], il->len[i]);
-    if (type == NULL || !cg_view_type_allowed(s, type) || !cg_token_claims_wants(&cl, type, 21))
-      continue;
     in_scope++;
     if (name[0] == '\0') {
       static const char nn[] = "\"certificateHolderName\":\"";
@@ -1112,6 +1126,13 @@ static void post_scan(cg_conn_t *c) {
       ids[nids] = idbuf[nids];
       nids++;
     }
+  }
+  if (in_scope == 0) {
+    /* 403 or 404: whether any of those left unread is the holder's. */
+    for (int i = 0; i < il->n && found == 0; i++)
+      if (il->unread[i] && holders(w, urec == NULL, cl.holder_type, needle, needle_len,
+                                   il->id[i], il->len[i], urec != NULL ? &urec[i] : &one))
+        found++;
   }
   cg_store_reader_end(w->reader);
   free(il);

@@ -216,6 +216,7 @@ static void make_record(cg_seal_verifier_t *ver, uint32_t gen, const cJSON *obj,
   cg_cert_meta_t meta;
   cg_seal_t seal;
   cg_record_t r;
+  uint8_t index[CG_RECORD_INDEX_MAX];
   cg_why_t why = {0};
   int err;
 
@@ -262,6 +263,7 @@ static void make_record(cg_seal_verifier_t *ver, uint32_t gen, const cJSON *obj,
   r.signer = seal.signer;
   r.sig = seal.sig;
   r.sig_len = seal.sig_len;
+  cg_record_index_set(&r, &meta.index, index);
   if ((err = cg_record_encode(&r, &out)) != 0 || (f->rec = malloc(out.len)) == NULL) {
     f->err = err ? err : CG_ENOMEM;
     snprintf(f->why, sizeof f->why, "cannot encode the record");

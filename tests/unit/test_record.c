@@ -295,8 +295,9 @@ static void test_decode_header_fields(void **state) {
   (void)state;
   /* The sample decodes with these bytes; the others are refused. */
   assert_int_equal(decode_with(0, CG_RECORD_VERSION), 0);
+  assert_int_equal(decode_with(0, 1), 0); /* version 1: the same, never an index */
   assert_int_equal(decode_with(0, 0), CG_ERECORD);
-  assert_int_equal(decode_with(0, 2), CG_ERECORD);
+  assert_int_equal(decode_with(0, 3), CG_ERECORD);
   assert_int_equal(decode_with(0, 0xff), CG_ERECORD);
 
   assert_int_equal(decode_with(1, CG_CERT_VALID), 0);
@@ -333,6 +334,56 @@ static void test_decode_header_fields(void **state) {
 static void put32(char *p, uint32_t v) {
   for (int i = 0; i < 4; i++)
     p[i] = (char)(v >> (8 * i));
+}
+
+/* The member index: written after the seal, read back, checked against the
+ * body; a version 1 record cannot carry one. */
+static void test_index(void **state) {
+  cg_record_t r = sample(70), d;
+  cg_cert_index_t ix = {0}, got;
+  uint8_t packed[CG_RECORD_INDEX_MAX];
+  const char *p = body;
+  cg_buf_t b;
+  (void)state;
+
+  /* The body's three members start after '{' and after each ','. */
+  ix.top[ix.ntop++] = 1;
+  for (const char *q = p; (q = strchr(q, ',')) != NULL; q++)
+    ix.top[ix.ntop++] = (uint16_t)(q + 1 - p);
+  assert_int_equal(ix.ntop, 3);
+  cg_record_index_set(&r, &ix, packed);
+  assert_int_equal(r.index_len, 4 + 2 * 3);
+  cg_buf_init(&b, 1 << 20);
+  assert_int_equal(cg_record_encode(&r, &b), 0);
+  assert_int_equal(b.len, CG_RECORD_HEADER + strlen(body) + CG_SEAL_FPR_LEN + 70 + 10);
+  assert_int_equal(cg_record_decode(b.base, b.len, &d), 0);
+  assert_int_equal(d.index_len, 10);
+  assert_ptr_equal(d.index, (const uint8_t *)d.sig + 70);
+  assert_int_equal(cg_record_index_get(&d, &got), 0);
+  assert_int_equal(got.ntop, 3);
+  assert_int_equal(got.ndata, 0);
+  assert_memory_equal(got.top, ix.top, 3 * sizeof ix.top[0]);
+
+  /* An offset off a member's quote, or falling, and the index is not used. */
+  ((uint8_t *)b.base)[b.len - 2] += 1; /* the third offset */
+  assert_int_equal(cg_record_decode(b.base, b.len, &d), 0);
+  assert_int_equal(cg_record_index_get(&d, &got), CG_ENOTFOUND);
+  ((uint8_t *)b.base)[b.len - 2] = 1; /* below the second */
+  assert_int_equal(cg_record_index_get(&d, &got), CG_ENOTFOUND);
+  /* Counts that disagree with the index's length: the record is refused. */
+  ((uint8_t *)b.base)[b.len - 10] = 4;
+  assert_int_equal(cg_record_decode(b.base, b.len, &d), CG_ERECORD);
+  ((uint8_t *)b.base)[b.len - 10] = 3;
+  /* Version 1 has no index. */
+  b.base[0] = 1;
+  assert_int_equal(cg_record_decode(b.base, b.len, &d), CG_ERECORD);
+  cg_buf_free(&b);
+
+  /* No index (too many members): nothing written. */
+  ix.ntop = 0;
+  cg_record_index_set(&r, &ix, packed);
+  assert_null(r.index);
+  assert_int_equal(r.index_len, 0);
 }
 
 static void test_decode_lengths(void **state) {
@@ -449,6 +500,7 @@ int main(void) {
       cmocka_unit_test(test_decode_prefixes),
       cmocka_unit_test(test_decode_header_fields),
       cmocka_unit_test(test_decode_lengths),
+      cmocka_unit_test(test_index),
       cmocka_unit_test(test_holder_key),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
