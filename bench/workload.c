@@ -21,7 +21,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/config.h"
 #include "core/ident.h"
+#include "core/view.h"
 
 #define DEMO_MAX (16u << 20)   /* demo.json larger than this is not a demo */
 #define SCAN_CODES_MAX 32      /* QR codes minted for the scan workload */
@@ -476,6 +478,7 @@ static int build_fetch(cg_workload_t *w, const cg_workload_opts_t *o, char *err,
 
 typedef struct holder_ref {
   const char *code, *type;
+  const cJSON *certs; /* the holder's identifiers in demo.json */
 } holder_ref_t;
 
 /* demo.json's holders in an order shuffled by the seed: the popularity ranks. */
@@ -491,7 +494,8 @@ static size_t holders_shuffled(const cg_workload_t *w, uint64_t seed, holder_ref
   cJSON_ArrayForEach(v, list) {
     const char *code = str_member(v, "code"), *type = str_member(v, "type");
     if (n < cap && token_ok(code) && strlen(code) <= 64)
-      h[n++] = (holder_ref_t){code, token_ok(type) && strlen(type) <= 8 ? type : NULL};
+      h[n++] = (holder_ref_t){code, token_ok(type) && strlen(type) <= 8 ? type : NULL,
+                              cJSON_GetObjectItemCaseSensitive(v, "certificates")};
   }
   cg_rng_seed(&r, seed, 0x686f6c64ull); /* "hold" */
   for (size_t i = n; i > 1; i--) {
@@ -634,6 +638,27 @@ static int add_scan(cg_workload_t *w, const cg_workload_opts_t *o, const char *t
   return rc;
 }
 
+/* Keeps, in order, the holders of whom scope sees a certificate: scanning
+ * the others is answered 403, which measures the refusal, not the scan. */
+static size_t holders_seen(holder_ref_t *h, size_t n, const cg_scope_t *scope) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    const cJSON *id;
+    int seen = 0;
+    cJSON_ArrayForEach(id, h[i].certs) {
+      const char *type =
+          cJSON_IsString(id) ? cg_ident_type_of(id->valuestring, strlen(id->valuestring)) : NULL;
+      if (type != NULL && cg_view_type_allowed(scope, type)) {
+        seen = 1;
+        break;
+      }
+    }
+    if (seen)
+      h[k++] = h[i];
+  }
+  return k;
+}
+
 static int build_scan(cg_workload_t *w, const cg_workload_opts_t *o, char *err, size_t errlen) {
   char line[LINE_MAX_BYTES];
 
@@ -657,7 +682,20 @@ static int build_scan(cg_workload_t *w, const cg_workload_opts_t *o, char *err, 
     holder_ref_t *h;
     size_t n = holders_shuffled(w, o->seed, &h);
     char why[LINE_MAX_BYTES + 128];
+    cg_config_t *cfg = NULL;
+    cg_why_t cwhy = {0};
 
+    /* The venue's scope, from the deployment's config, when it can be read. */
+    if (w->config != NULL && n > 0 && cg_config_load(&cfg, w->config, &cwhy) == 0) {
+      const cg_scope_t *scope = cg_config_scope(cfg, w->venue_scope);
+      if (scope != NULL && !scope->all_types && (n = holders_seen(h, n, scope)) == 0) {
+        cg_config_free(cfg);
+        free(h);
+        return failf(err, errlen, "no holder in demo.json has a certificate that scope %s sees",
+                     w->venue_scope);
+      }
+      cg_config_free(cfg);
+    }
     if (w->config == NULL || n == 0) {
       free(h);
       return failf(err, errlen, "the scan workload mints QR codes for demo.json's holders with its "

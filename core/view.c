@@ -125,7 +125,10 @@ static int mask_item(cJSON *item, const char *name, cg_buf_t *tmp) {
 
 static int append_seal(const cg_scope_t *s, const cg_record_t *rec, uint32_t gen, cg_buf_t *out) {
   const char *status = cg_view_seal_status(rec, gen);
-  int err = cg_buf_reserve(out, 160 + rec->sig_len + 2 * CG_SEAL_FPR_LEN);
+  int full = cg_view_is_full(s), invalid = strcmp(status, "invalid") == 0;
+  /* What is written below, at most: a reason name is under 32 bytes. */
+  int err = cg_buf_reserve(out, 40 + (invalid ? 48 : 0) +
+                                    (full ? 64 + rec->sig_len + 2 * CG_SEAL_FPR_LEN : 0));
   if (err)
     return err;
   /* (An object whose every member the scope hides opens with the seal.) */
@@ -133,12 +136,12 @@ static int append_seal(const cg_scope_t *s, const cg_record_t *rec, uint32_t gen
                                                   : ",\"seal\":{\"status\":\"");
   cg_buf_puts(out, status);
   cg_buf_putc(out, '"');
-  if (strcmp(status, "invalid") == 0) {
+  if (invalid) {
     cg_buf_puts(out, ",\"reason\":\"");
     cg_buf_puts(out, cg_seal_reason_name(rec->seal_reason));
     cg_buf_putc(out, '"');
   }
-  if (cg_view_is_full(s)) {
+  if (full) {
     const char *alg = cg_seal_alg_name((cg_seal_alg_t)rec->seal_alg);
     cg_buf_puts(out, ",\"algorithm\":\"");
     cg_buf_puts(out, alg ? alg : "");
@@ -164,6 +167,30 @@ struct member {
   size_t len, name_len, value_len;
 };
 
+/* Whether v[0..len) can be one canonical value whole: a string without an
+ * unescaped quote inside, an integer, a literal, or something bracketed.
+ * An index that skipped a member would make a "value" of two members; this
+ * catches that unless both are objects or arrays, without parsing. A string
+ * with an escaped quote in it also fails, and its record takes the parsing
+ * path. */
+static int value_ok(const char *v, size_t len) {
+  if (len == 0)
+    return 0;
+  switch (v[0]) {
+  case '"': return len >= 2 && v[len - 1] == '"' && memchr(v + 1, '"', len - 2) == NULL;
+  case '{': return v[len - 1] == '}';
+  case '[': return v[len - 1] == ']';
+  case 't': return len == 4 && memcmp(v, "true", 4) == 0;
+  case 'f': return len == 5 && memcmp(v, "false", 5) == 0;
+  case 'n': return len == 4 && memcmp(v, "null", 4) == 0;
+  default:
+    for (size_t i = v[0] == '-'; i < len; i++)
+      if (v[i] < '0' || v[i] > '9')
+        return 0;
+    return len > (size_t)(v[0] == '-');
+  }
+}
+
 /* The member at body offset off that ends where its ',' or the closing '}'
  * of its object is, at end. -1 when the bytes there are not one. */
 static int member(const cg_record_t *rec, size_t off, size_t end, struct member *m) {
@@ -179,7 +206,7 @@ static int member(const cg_record_t *rec, size_t off, size_t end, struct member 
   m->name_len = (size_t)(q - m->name);
   m->value = q + 2;
   m->value_len = (size_t)(b + end - m->value);
-  return 0;
+  return value_ok(m->value, m->value_len) ? 0 : -1;
 }
 
 /* Appends m, its value masked. 1 when it must take the parsing path: a
@@ -190,8 +217,9 @@ static int put_masked(const struct member *m, cg_buf_t *out) {
   int err;
   if (m->value[0] != '"') /* not a string: shown as it is, as on the parsing path */
     return cg_buf_append(out, m->at, m->len);
-  if (m->value_len < 2 || (vlen = m->value_len - 2) >= sizeof value ||
-      m->name_len >= sizeof name || memchr(m->value + 1, '\\', vlen) != NULL)
+  /* (A string: member() checked its quotes.) */
+  if ((vlen = m->value_len - 2) >= sizeof value || m->name_len >= sizeof name ||
+      memchr(m->value + 1, '\\', vlen) != NULL)
     return 1;
   memcpy(name, m->name, m->name_len);
   name[m->name_len] = '\0';
@@ -220,10 +248,11 @@ static int put_member(const cg_scope_t *s, const struct member *m, int data, int
  * keeps copied from the stored bytes, in their (sorted) order, masked ones
  * rewritten, no parse. The same bytes as the parsing path (tests compare
  * the two); 1 when this record must take that path instead. */
-static int render_indexed(const cg_scope_t *s, const cg_record_t *rec,
-                          const cg_cert_index_t *ix, cg_buf_t *out) {
-  int first = 1, err, want_data = s->all_fields || listed(s->fields, s->nfields, "data") ||
-                                  any_data_field(s->fields, s->nfields);
+static int render_indexed(const cg_scope_t *s, const cg_record_t *rec, const cg_cert_index_t *ix,
+                          cg_buf_t *out) {
+  int first = 1, err;
+  int want_data = s->all_fields || listed(s->fields, s->nfields, "data") ||
+                  any_data_field(s->fields, s->nfields);
   struct member m;
 
   if ((err = cg_buf_putc(out, '{')) != 0)
@@ -247,7 +276,8 @@ static int render_indexed(const cg_scope_t *s, const cg_record_t *rec,
       for (int j = 0; j < ix->ndata; j++) {
         size_t dend = j + 1 < ix->ndata ? (size_t)ix->data[j + 1] - 1 : end - 1;
         struct member d;
-        if (ix->data[j] <= vstart || dend >= end || member(rec, ix->data[j], dend, &d) != 0)
+        if ((j == 0 ? ix->data[0] != vstart + 1 : ix->data[j] <= vstart) || dend >= end ||
+            member(rec, ix->data[j], dend, &d) != 0)
           return 1;
         if (!whole && !listed_n(s->fields, s->nfields, "data.", d.name, d.name_len))
           continue;
@@ -266,7 +296,7 @@ static int render_indexed(const cg_scope_t *s, const cg_record_t *rec,
   return 0;
 }
 
-int cg_view_render(const cg_scope_t *s, const cg_record_t *rec, uint32_t gen, cg_buf_t *out) {
+static int render(const cg_scope_t *s, const cg_record_t *rec, uint32_t gen, cg_buf_t *out) {
   size_t start = out->len;
   cg_cert_index_t ix;
   cJSON *o, *c, *next;
@@ -287,10 +317,12 @@ int cg_view_render(const cg_scope_t *s, const cg_record_t *rec, uint32_t gen, cg
     out->len = start;
     if (err != 1)
       return err;
+    err = 0; /* the parsing path, then */
   }
   if ((o = cJSON_ParseWithLength(rec->body, rec->body_len)) == NULL)
     return CG_ERECORD;
-  cg_buf_init(&tmp, 4096);
+  /* A masked value is never longer than the value. */
+  cg_buf_init(&tmp, CG_CERT_BODY_MAX + 1);
   for (c = o->child; c != NULL && !err; c = next) {
     next = c->next;
     const char *k = c->string;
@@ -325,4 +357,12 @@ int cg_view_render(const cg_scope_t *s, const cg_record_t *rec, uint32_t gen, cg
   }
   out->len--; /* the closing brace: the seal member follows */
   return append_seal(s, rec, gen, out);
+}
+
+int cg_view_render(const cg_scope_t *s, const cg_record_t *rec, uint32_t gen, cg_buf_t *out) {
+  size_t start = out->len;
+  int err = render(s, rec, gen, out);
+  if (err != 0)
+    out->len = start; /* nothing half written */
+  return err;
 }
