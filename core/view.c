@@ -197,8 +197,10 @@ static int member(const cg_record_t *rec, size_t off, size_t end, struct member 
   const char *b = rec->body, *q;
   if (end >= rec->body_len || end < off + 4 || (b[end] != ',' && b[end] != '}'))
     return -1;
-  if ((q = memchr(b + off + 1, '"', end - off - 1)) == NULL || (size_t)(q - b) + 2 >= end ||
-      q[1] != ':')
+  /* A name: plain (no escape), not empty, followed by ':'. */
+  if ((q = memchr(b + off + 1, '"', end - off - 1)) == NULL || q == b + off + 1 ||
+      (size_t)(q - b) + 2 >= end || q[1] != ':' ||
+      memchr(b + off + 1, '\\', (size_t)(q - b) - off - 1))
     return -1;
   m->at = b + off;
   m->len = end - off;

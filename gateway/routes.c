@@ -616,10 +616,17 @@ static void vc_put(struct vcache *vc, const uint8_t key[32], uint32_t gen, int r
 }
 
 static uint32_t today(void) {
+  /* Per thread, worked out again when the second changes. */
+  static _Thread_local time_t last = -1;
+  static _Thread_local uint32_t day;
   time_t now = time(NULL);
-  struct tm tm;
-  gmtime_r(&now, &tm);
-  return (uint32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday);
+  if (now != last) {
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    day = (uint32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday);
+    last = now;
+  }
+  return day;
 }
 
 static void answer_verify(cg_conn_t *c, int reason, const cg_cert_meta_t *meta) {
@@ -1101,9 +1108,11 @@ static void post_scan(cg_conn_t *c) {
       if (p != NULL) {
         const char *q = memchr(p + sizeof nn - 1, '"', (size_t)(rec->body + rec->body_len - p) - (sizeof nn - 1));
         /* A name with an escape in it is left out rather than cut at it. */
-        if (q != NULL && (size_t)(q - p) - (sizeof nn - 1) < sizeof name &&
-            memchr(p + sizeof nn - 1, '\\', (size_t)(q - p) - (sizeof nn - 1)) == NULL)
-          snprintf(name, sizeof name, "%.*s", (int)(q - p - (int)(sizeof nn - 1)), p + sizeof nn - 1);
+        size_t nlen = q != NULL ? (size_t)(q - p) - (sizeof nn - 1) : 0;
+        if (q != NULL && nlen < sizeof name && memchr(p + sizeof nn - 1, '\\', nlen) == NULL) {
+          memcpy(name, p + sizeof nn - 1, nlen);
+          name[nlen] = '\0';
+        }
       }
     }
     int stale = rec->seal_state == CG_SEAL_UNCHECKED || rec->trust_gen != rt->trust_gen;
