@@ -47,19 +47,24 @@ static size_t u8count(const char *s) {
 /* Keeps `head` characters and `tail` characters, one '*' per character
  * between; a value too short to keep both keeps only the first character. */
 static int keep_ends(const char *v, size_t head, size_t tail, cg_buf_t *out) {
-  size_t n = u8count(v), i = 0;
-  int err = 0;
+  size_t n = u8count(v), i = 0, len = strlen(v);
+  const char *p = v, *t;
+  int err;
   if (n <= head + tail) {
     head = n > 1 ? 1 : 0;
     tail = 0;
   }
-  for (const char *p = v; *p && !err; p += u8len(p), i++) {
-    if (i < head || i >= n - tail)
-      err = cg_buf_append(out, p, u8len(p));
-    else
-      err = cg_buf_putc(out, '*');
-  }
-  return err;
+  for (; i < head; i++)
+    p += u8len(p);
+  for (t = p; i < n - tail; i++)
+    t += u8len(t);
+  /* head's bytes, a star for each character between, tail's bytes */
+  if ((err = cg_buf_reserve(out, len + n)) != 0)
+    return err;
+  cg_buf_append(out, v, (size_t)(p - v));
+  memset(out->base + out->len, '*', n - tail - head);
+  out->len += n - tail - head;
+  return cg_buf_append(out, t, len - (size_t)(t - v));
 }
 
 static int has(const char *field, const char *part) { return strstr(field, part) != NULL; }
@@ -91,10 +96,17 @@ static int listed_n(const char (*list)[48], int n, const char *prefix, const cha
   size_t plen = strlen(prefix);
   if (plen + len >= sizeof list[0])
     return 0;
-  for (int i = 0; i < n; i++)
-    if (list[i][plen + len] == '\0' && memcmp(list[i], prefix, plen) == 0 &&
-        memcmp(list[i] + plen, name, len) == 0)
+  for (int i = 0; i < n; i++) {
+    const char *e = list[i] + plen;
+    size_t k = len;
+    if (e[len] != '\0')
+      continue;
+    /* From the end: names that differ, differ there (…Name, …Code). */
+    while (k > 0 && e[k - 1] == name[k - 1])
+      k--;
+    if (k == 0 && memcmp(list[i], prefix, plen) == 0)
       return 1;
+  }
   return 0;
 }
 
@@ -109,7 +121,7 @@ static int listed_in_data(const char (*list)[48], int n, const char *name) {
 
 static int any_data_field(const char (*list)[48], int n) {
   for (int i = 0; i < n; i++)
-    if (strncmp(list[i], "data.", 5) == 0)
+    if (list[i][0] == 'd' && memcmp(list[i], "data.", 5) == 0)
       return 1;
   return 0;
 }
@@ -170,7 +182,8 @@ struct member {
 /* Whether v[0..len) can be one canonical value whole: a string without an
  * unescaped quote inside, an integer, a literal, or something bracketed.
  * An index that skipped a member would make a "value" of two members; this
- * catches that unless both are objects or arrays, without parsing. A string
+ * catches that unless both are objects or arrays, without parsing, for
+ * every member shown (one hidden would at worst hide the next too). A string
  * with an escaped quote in it also fails, and its record takes the parsing
  * path. */
 static int value_ok(const char *v, size_t len) {
@@ -208,7 +221,7 @@ static int member(const cg_record_t *rec, size_t off, size_t end, struct member 
   m->name_len = (size_t)(q - m->name);
   m->value = q + 2;
   m->value_len = (size_t)(b + end - m->value);
-  return value_ok(m->value, m->value_len) ? 0 : -1;
+  return 0;
 }
 
 /* Appends m, its value masked. 1 when it must take the parsing path: a
@@ -238,6 +251,8 @@ static int put_member(const cg_scope_t *s, const struct member *m, int data, int
                       cg_buf_t *out) {
   const char *prefix = data ? "data." : "";
   int err;
+  if (!value_ok(m->value, m->value_len))
+    return 1;
   if (!*first && (err = cg_buf_putc(out, ',')) != 0)
     return err;
   *first = 0;
