@@ -206,3 +206,27 @@ void cg_record_holder_key(int holder_type, const char *code, size_t len,
   XXH128_canonicalFromHash(&c, XXH3_128bits(in, 3 + len));
   memcpy(out, c.digest, CG_HOLDER_KEY_LEN);
 }
+
+int cg_record_member(const cg_record_t *r, const char *name, const char **value, size_t *len) {
+  size_t nlen = strlen(name);
+  int ntop;
+  const uint8_t *p;
+
+  if (r->index == NULL || r->index_len < 4 || (ntop = get16(r->index)) == 0 ||
+      r->index_len < 4 + 2 * ntop)
+    return CG_ENOTFOUND;
+  p = r->index + 4;
+  for (int i = 0; i < ntop; i++) {
+    size_t off = get16(p + 2 * i);
+    size_t end = i + 1 < ntop ? (size_t)get16(p + 2 * i + 2) - 1 : (size_t)r->body_len - 1;
+    /* "name": then the value, up to the ',' or '}' where the next begins */
+    if (end >= r->body_len || off + nlen + 3 >= end || r->body[off] != '"' ||
+        r->body[off + nlen + 1] != '"' || r->body[off + nlen + 2] != ':' ||
+        memcmp(r->body + off + 1, name, nlen) != 0)
+      continue;
+    *value = r->body + off + nlen + 3;
+    *len = end - (off + nlen + 3);
+    return 0;
+  }
+  return CG_ENOTFOUND;
+}

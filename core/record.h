@@ -93,6 +93,12 @@ void cg_record_index_set(cg_record_t *r, const cg_cert_index_t *ix,
  * CG_ENOTFOUND when r has none or it does not fit its body. */
 int cg_record_index_get(const cg_record_t *r, cg_cert_index_t *ix);
 
+/* The stored value (JSON text as in the body: a string with its quotes) of
+ * the top-level member name, found through the member index without reading
+ * the body through. Returns 0, or CG_ENOTFOUND when the record has no index
+ * or no such member (callers without an index search the body). */
+int cg_record_member(const cg_record_t *r, const char *name, const char **value, size_t *len);
+
 /* The ETag a record's content hashes to (XXH3-64 of alg, signer, sig, body). */
 uint64_t cg_record_etag(const cg_record_t *r);
 

@@ -826,10 +826,37 @@ static int collect_id(void *arg, cg_slice_t key, cg_slice_t val) {
  * sealed (its body would say otherwise). */
 static int holders(cg_worker_t *w, int from_store, int holder_type, const char *needle,
                    size_t needle_len, const char *id, size_t len, cg_record_t *rec) {
+  /* the value part of the needle: "CODE" */
+  static const size_t head = sizeof "\"certificateHolderCode\":" - 1;
+  const char *v;
+  size_t vlen;
   if (from_store && cg_store_cert_get(w->reader, id, len, rec) != 0)
     return 0;
-  return rec->holder_type == holder_type && !(rec->flags & CG_RECORD_REVOKED_LATER) &&
-         memmem(rec->body, rec->body_len, needle, needle_len) != NULL;
+  if (rec->holder_type != holder_type || (rec->flags & CG_RECORD_REVOKED_LATER))
+    return 0;
+  if (cg_record_member(rec, "certificateHolderCode", &v, &vlen) == 0)
+    return vlen == needle_len - head && memcmp(v, needle + head, vlen) == 0;
+  return memmem(rec->body, rec->body_len, needle, needle_len) != NULL;
+}
+
+/* The holder's name as a certificate states it, into name (left empty for a
+ * name with an escape in it: left out rather than cut at it). */
+static void holder_name(const cg_record_t *rec, char *name, size_t cap) {
+  static const char nn[] = "\"certificateHolderName\":";
+  const char *v = NULL, *q;
+  size_t vlen = 0;
+  if (cg_record_member(rec, "certificateHolderName", &v, &vlen) != 0) {
+    const char *p = memmem(rec->body, rec->body_len, nn, sizeof nn - 1);
+    if (p == NULL || (v = p + sizeof nn - 1) >= rec->body + rec->body_len || *v != '"' ||
+        (q = memchr(v + 1, '"', (size_t)(rec->body + rec->body_len - v) - 1)) == NULL)
+      return;
+    vlen = (size_t)(q - v) + 1;
+  }
+  if (vlen < 2 || v[0] != '"' || v[vlen - 1] != '"' || vlen - 2 >= cap ||
+      memchr(v + 1, '\\', vlen - 2) != NULL)
+    return;
+  memcpy(name, v + 1, vlen - 2);
+  name[vlen - 2] = '\0';
 }
 
 /* Codes already opened at a venue, for scopes with single_use: one table
@@ -1102,19 +1129,8 @@ static void post_scan(cg_conn_t *c) {
       continue;
     found++;
     in_scope++;
-    if (name[0] == '\0') {
-      static const char nn[] = "\"certificateHolderName\":\"";
-      const char *p = memmem(rec->body, rec->body_len, nn, sizeof nn - 1);
-      if (p != NULL) {
-        const char *q = memchr(p + sizeof nn - 1, '"', (size_t)(rec->body + rec->body_len - p) - (sizeof nn - 1));
-        /* A name with an escape in it is left out rather than cut at it. */
-        size_t nlen = q != NULL ? (size_t)(q - p) - (sizeof nn - 1) : 0;
-        if (q != NULL && nlen < sizeof name && memchr(p + sizeof nn - 1, '\\', nlen) == NULL) {
-          memcpy(name, p + sizeof nn - 1, nlen);
-          name[nlen] = '\0';
-        }
-      }
-    }
+    if (name[0] == '\0')
+      holder_name(rec, name, sizeof name);
     int stale = rec->seal_state == CG_SEAL_UNCHECKED || rec->trust_gen != rt->trust_gen;
     if (stale && w->srv->seals)
       cg_seals_check(w->srv->seals, rt->trust, il->id[i], il->len[i], rec, NULL, NULL, NULL);

@@ -363,6 +363,20 @@ static void test_index(void **state) {
   assert_int_equal(got.ntop, 3);
   assert_int_equal(got.ndata, 0);
   assert_memory_equal(got.top, ix.top, 3 * sizeof ix.top[0]);
+  /* Members found through it: first, middle, last (before the '}'). */
+  const char *v;
+  size_t vlen;
+  assert_int_equal(cg_record_member(&d, "certificateHolderCode", &v, &vlen), 0);
+  assert_int_equal(vlen, 20);
+  assert_memory_equal(v, "\"11010519491231002X\"", 20);
+  assert_int_equal(cg_record_member(&d, "certificateName", &v, &vlen), 0);
+  assert_int_equal(vlen, strlen("\"居住证\""));
+  assert_memory_equal(v, "\"居住证\"", vlen);
+  assert_int_equal(cg_record_member(&d, "status", &v, &vlen), 0);
+  assert_int_equal(vlen, 7);
+  assert_memory_equal(v, "\"valid\"", 7);
+  assert_int_equal(cg_record_member(&d, "certificate", &v, &vlen), CG_ENOTFOUND); /* a prefix */
+  assert_int_equal(cg_record_member(&d, "data", &v, &vlen), CG_ENOTFOUND);
 
   /* An offset off a member's quote, or falling, and the index is not used. */
   ((uint8_t *)b.base)[b.len - 2] += 1; /* the third offset */
@@ -384,6 +398,7 @@ static void test_index(void **state) {
   cg_record_index_set(&r, &ix, packed);
   assert_null(r.index);
   assert_int_equal(r.index_len, 0);
+  assert_int_equal(cg_record_member(&r, "status", &v, &vlen), CG_ENOTFOUND);
 }
 
 static void test_decode_lengths(void **state) {
