@@ -139,6 +139,12 @@ int cg_store_write_commit(cg_store_writer_t *w);
 /* Forgets everything written through w and frees w. */
 void cg_store_write_abort(cg_store_writer_t *w);
 
+/* Starts writing to disk what a long write transaction has already put in
+ * the data file (LMDB spills dirty pages to it while the transaction runs),
+ * without waiting for it: the sync at commit then finds less to do. May be
+ * called from any thread while a writer is open. Returns 0 or CG_EIO. */
+int cg_store_writeback(cg_store_t *s);
+
 /* ---- figures ------------------------------------------------------------ */
 
 typedef struct cg_store_stat {
