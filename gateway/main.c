@@ -153,6 +153,17 @@ static void on_hup(uv_signal_t *s, int signum) {
   if (strcmp(rt->cfg->listen, old->cfg->listen) != 0 || rt->cfg->workers != old->cfg->workers ||
       strcmp(rt->cfg->store_path, old->cfg->store_path) != 0)
     say("SIGHUP: listen, workers and store path take effect at the next start");
+  {
+    /* Of [upstream], the platforms' credentials (and the stated purpose)
+     * are taken now; tiers, addresses, timeouts and breakers at the next
+     * start. */
+    cg_why_t uwhy = {""};
+    int n = cg_upstream_reload(srv.upstream, rt->cfg, &uwhy);
+    if (n < 0)
+      say("SIGHUP: %s: they take effect at the next start (the credentials too)", uwhy.text);
+    else if (n > 0)
+      say("SIGHUP: new credentials for %d upstream platform%s", n, n == 1 ? "" : "s");
+  }
   rt->gen = old->gen + 1;
   rt->older = old;
   atomic_store_explicit(&srv.rt, rt, memory_order_release);

@@ -64,7 +64,10 @@ struct entry {
 struct tier {
   const cg_tier_t *cfg;
   int source;                 /* CG_SOURCE_… of what it fills */
-  char headers[1400];         /* access id, token, purpose */
+  /* access id, token, purpose: built whole, swapped whole by a reload;
+   * one replaced stays (in up->retired) until the end, as a call being
+   * formed on a worker may still read it */
+  _Atomic(char *) headers;
   /* breaker, under up->mu */
   int state;
   unsigned failures;
@@ -102,6 +105,10 @@ struct cg_upstream {
   uint64_t budget_ms;
   _Atomic uint64_t seq;
   _Atomic uint64_t coalesced, negative_hits, fetches, fills, retries, stale_served, refused;
+  struct retired {
+    struct retired *next;
+    char *headers;
+  } *retired;                    /* under mu */
   cg_upclient_t *clients[1024]; /* by worker id */
   struct fetch *owned[1024];     /* each worker's fetches in flight, by worker id */
   cg_worker_t *feeder;
@@ -491,7 +498,8 @@ static void attempt(struct fetch *f, int avoid) {
     snprintf(target, sizeof target, "/v1/holders/%s/certificates", f->code);
   else
     snprintf(target, sizeof target, "/v1/certificates/%s", f->ident);
-  snprintf(headers, sizeof headers, "%sX-Request-Id: certgw-%d-%llu\r\n", t->headers, f->w->id,
+  snprintf(headers, sizeof headers, "%sX-Request-Id: certgw-%d-%llu\r\n",
+           atomic_load_explicit(&t->headers, memory_order_acquire), f->w->id,
            (unsigned long long)atomic_fetch_add(&up->seq, 1));
   f->call_ns = now_ns();
   f->call = cg_upclient_get(up->clients[f->w->id], f->tier, f->addr, target, headers,
@@ -759,7 +767,8 @@ static void poll_feed(struct tier *t, cg_upstream_t *up) {
   addr = pick_address(up, t, -1);
   pct_encode(t->cursor, since, sizeof since); /* a cursor is opaque text */
   snprintf(target, sizeof target, "/v1/changes?since=%s&limit=%d", since, FEED_LIMIT);
-  snprintf(headers, sizeof headers, "%sX-Request-Id: certgw-feed-%llu\r\n", t->headers,
+  snprintf(headers, sizeof headers, "%sX-Request-Id: certgw-feed-%llu\r\n",
+           atomic_load_explicit(&t->headers, memory_order_acquire),
            (unsigned long long)atomic_fetch_add(&up->seq, 1));
   t->polling = 1;
   t->feed_addr = addr;
@@ -794,9 +803,19 @@ static void pct_encode(const char *s, char *out, size_t cap) {
   out[o] = '\0';
 }
 
+/* The headers every call to tier t of cfg carries, in a new string. */
+static char *tier_headers(const cg_config_t *cfg, const cg_tier_t *t) {
+  char purpose[800], *h = malloc(1400);
+  pct_encode(cfg->up_purpose, purpose, sizeof purpose);
+  if (h != NULL)
+    snprintf(h, 1400,
+             "X-Access-Id: %s\r\nX-Access-Token: %s\r\nX-Purpose: %s\r\nAccept: application/json\r\n",
+             t->access_id, t->token, purpose);
+  return h;
+}
+
 int cg_upstream_new(cg_upstream_t **out, cg_server_t *srv, const cg_config_t *cfg, cg_why_t *why) {
   cg_upstream_t *up = calloc(1, sizeof *up);
-  char purpose[800];
   (void)why;
   if (up == NULL || (up->cfg = malloc(sizeof *cfg)) == NULL) {
     free(up);
@@ -808,18 +827,70 @@ int cg_upstream_new(cg_upstream_t **out, cg_server_t *srv, const cg_config_t *cf
   up->ntiers = cfg->ntiers;
   up->budget = 10;
   up->budget_ms = now_ms();
-  pct_encode(cfg->up_purpose, purpose, sizeof purpose);
   for (int i = 0; i < up->ntiers; i++) {
     struct tier *t = &up->tiers[i];
+    char *h = tier_headers(cfg, &cfg->tiers[i]);
     t->cfg = &up->cfg->tiers[i];
     t->source = CG_SOURCE_CITY + i;
-    snprintf(t->headers, sizeof t->headers,
-             "X-Access-Id: %s\r\nX-Access-Token: %s\r\nX-Purpose: %s\r\nAccept: application/json\r\n",
-             t->cfg->access_id, t->cfg->token, purpose);
+    atomic_init(&t->headers, h);
     snprintf(t->cursor, sizeof t->cursor, "0");
+    if (h == NULL) {
+      up->ntiers = i;
+      cg_upstream_free(up);
+      return CG_ENOMEM;
+    }
   }
   *out = up;
   return 0;
+}
+
+/* The same platforms at the same addresses, reached the same way. */
+static int same_tiers(const cg_config_t *a, const cg_config_t *b) {
+  if (a->ntiers != b->ntiers)
+    return 0;
+  for (int i = 0; i < a->ntiers; i++) {
+    const cg_tier_t *x = &a->tiers[i], *y = &b->tiers[i];
+    if (strcmp(x->name, y->name) != 0 || x->naddrs != y->naddrs ||
+        strcmp(x->ca_file, y->ca_file) != 0 || strcmp(x->server_name, y->server_name) != 0)
+      return 0;
+    for (int k = 0; k < x->naddrs; k++)
+      if (x->addrs[k].tls != y->addrs[k].tls || x->addrs[k].port != y->addrs[k].port ||
+          strcmp(x->addrs[k].host, y->addrs[k].host) != 0)
+        return 0;
+  }
+  return 1;
+}
+
+int cg_upstream_reload(cg_upstream_t *up, const cg_config_t *cfg, cg_why_t *why) {
+  int changed = 0;
+  if (up == NULL)
+    return cfg->ntiers == 0 ? 0 : cg_why_set(why, CG_ECONFIG, "upstream tiers were added");
+  if (!same_tiers(up->cfg, cfg))
+    return cg_why_set(why, CG_ECONFIG,
+                      "the upstream tiers, their addresses or TLS settings changed");
+  for (int i = 0; i < up->ntiers; i++) {
+    struct tier *t = &up->tiers[i];
+    struct retired *r;
+    char *h = tier_headers(cfg, &cfg->tiers[i]), *old;
+    if (h == NULL || (r = malloc(sizeof *r)) == NULL) {
+      free(h);
+      return cg_why_set(why, CG_ENOMEM, "out of memory");
+    }
+    old = atomic_load_explicit(&t->headers, memory_order_relaxed);
+    if (strcmp(old, h) == 0) {
+      free(h);
+      free(r);
+      continue;
+    }
+    atomic_store_explicit(&t->headers, h, memory_order_release);
+    pthread_mutex_lock(&up->mu);
+    r->headers = old;
+    r->next = up->retired;
+    up->retired = r;
+    pthread_mutex_unlock(&up->mu);
+    changed++;
+  }
+  return changed;
 }
 
 void cg_upstream_free(cg_upstream_t *up) {
@@ -836,6 +907,14 @@ void cg_upstream_free(cg_upstream_t *up) {
     }
     free(e);
   }
+  while (up->retired) {
+    struct retired *n = up->retired->next;
+    free(up->retired->headers);
+    free(up->retired);
+    up->retired = n;
+  }
+  for (int i = 0; i < up->ntiers; i++)
+    free(atomic_load(&up->tiers[i].headers));
   pthread_mutex_destroy(&up->mu);
   free(up->cfg);
   free(up);

@@ -37,8 +37,17 @@ int cg_upstream_new(cg_upstream_t **out, cg_server_t *srv, const cg_config_t *cf
 void cg_upstream_free(cg_upstream_t *up);
 int cg_upstream_tiers(const cg_upstream_t *up);
 /* The config the tiers were built from (refresh, deadline, …): [upstream]
- * takes effect at start; a reload does not change it. */
+ * takes effect at start; a reload does not change it, but for what
+ * cg_upstream_reload takes. */
 const cg_config_t *cg_upstream_config(const cg_upstream_t *up);
+
+/* SIGHUP: takes the access ids, tokens and purpose of cfg's tiers, for the
+ * calls made from now on (a platform's credentials rotate; a restart is
+ * not needed for that). Returns how many tiers' credentials changed, or
+ * CG_ECONFIG with why when cfg names other tiers, addresses or TLS settings
+ * (those, and every other [upstream] key, take effect at the next start).
+ * From any thread; up may be NULL (no tiers). */
+int cg_upstream_reload(cg_upstream_t *up, const cg_config_t *cfg, cg_why_t *why);
 
 /* On the worker's thread, from its loop's start and end. */
 int cg_upstream_worker_start(cg_upstream_t *up, cg_worker_t *w, cg_why_t *why);

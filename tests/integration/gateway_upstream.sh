@@ -636,6 +636,47 @@ promtool check metrics <"$T/metrics" >"$T/promtool.out" 2>&1 ||
   { cat "$T/promtool.out" >&2; fail "promtool check metrics (TLS run)"; }
 ok "11b. with ca_file = upstream/tls/other-ca.pem: 503, province outcome=tls $tl; promtool still accepts /metrics"
 stop_gw
+
+# ---- 11c. a platform's token rotated: SIGHUP, no restart -----------------------------------------------
+# The city platform starts asking for a new token; certgw, still sending the
+# old one, is refused (401: the fetch fails with 503); the new token put in
+# its config and SIGHUP sent, the next fetch goes through, on the same
+# process, its connections kept.
+NEWTOKEN=rotated-$RANDOM$RANDOM
+stop_sim city
+start_sim city --token "$NEWTOKEN"
+cp "$BASE" "$D/rotate.conf"
+start_gw "$D/rotate.conf"
+pick city
+s=$(fetch rot1 "$ID")
+[[ $s == 503 ]] || fail "city with a new token, certgw with the old: want 503, got $(what rot1)"
+conf_set "$D/rotate.conf" "upstream city" token "$NEWTOKEN"
+kill -HUP "$GWPID"
+for ((i = 0; i < 50; i++)); do
+  grep -q "SIGHUP: new credentials for 1 upstream platform\$" "$T/certgw.log" && break
+  sleep 0.1
+done
+grep -q "SIGHUP: new credentials for 1 upstream platform\$" "$T/certgw.log" ||
+  { tail -5 "$T/certgw.log" >&2; fail "SIGHUP with a new city token: no 'new credentials' line"; }
+pick city
+s=$(fetch rot2 "$ID")
+[[ $s == 200 ]] && has_id rot2 "$ID" || fail "after SIGHUP with the new token: want 200, got $(what rot2)"
+kill -0 "$GWPID" || fail "certgw is gone after SIGHUP"
+# A reload that moves a platform elsewhere is not taken (restart for that):
+# said so, and the credentials that came with it are not taken either.
+conf_set "$D/rotate.conf" "upstream city" url "http://127.0.0.1:$DEAD"
+kill -HUP "$GWPID"
+for ((i = 0; i < 50; i++)); do
+  grep -q "SIGHUP: the upstream tiers, their addresses or TLS settings changed" "$T/certgw.log" && break
+  sleep 0.1
+done
+grep -q "SIGHUP: the upstream tiers, their addresses or TLS settings changed" "$T/certgw.log" ||
+  fail "SIGHUP with a new city url: not reported as taking effect at the next start"
+pick city
+s=$(fetch rot3 "$ID")
+[[ $s == 200 ]] || fail "after SIGHUP with a new city url: the old address should still serve, got $(what rot3)"
+ok "11c. city token rotated: 503 with the old one; SIGHUP with the new: 200 on the same process; a new url is left for the next start"
+stop_gw
 stop_sim province
 stop_sim city
 ok "12b. certgw and both simulators exit 0 on SIGTERM"
