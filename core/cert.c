@@ -246,10 +246,12 @@ struct at {
 static int write_value(const cJSON *v, cg_buf_t *out, int depth, struct at *at, cg_why_t *why);
 
 static void note(struct at *at, uint16_t *offs, uint16_t *n, size_t pos) {
-  if (*n == CG_CERT_INDEX_MAX)
+  /* (A body is at most 64 KiB where records are made; a caller with a
+   * larger buffer gets no index rather than a wrong one.) */
+  if (*n == CG_CERT_INDEX_MAX || pos - at->base > UINT16_MAX)
     at->overflow = 1;
   else
-    offs[(*n)++] = (uint16_t)(pos - at->base); /* a body is at most 64 KiB */
+    offs[(*n)++] = (uint16_t)(pos - at->base);
 }
 
 /* Writes an object whose members are already sorted, leaving out skip.

@@ -62,8 +62,10 @@ static int keep_ends(const char *v, size_t head, size_t tail, cg_buf_t *out) {
   if ((err = cg_buf_reserve(out, len + n)) != 0)
     return err;
   cg_buf_append(out, v, (size_t)(p - v));
-  memset(out->base + out->len, '*', n - tail - head);
-  out->len += n - tail - head;
+  if (n - tail > head) { /* (an empty value: base may still be NULL) */
+    memset(out->base + out->len, '*', n - tail - head);
+    out->len += n - tail - head;
+  }
   return cg_buf_append(out, t, len - (size_t)(t - v));
 }
 
@@ -179,11 +181,34 @@ struct member {
   size_t len, name_len, value_len;
 };
 
+/* An object or array whose brackets close exactly at its end (brackets in
+ * strings, and escaped quotes, passed over): an index entry pointing inside
+ * a shown value cannot make one "value" of it and what follows. */
+static int balanced(const char *v, size_t len) {
+  int depth = 0, in_string = 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = v[i];
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = 0;
+    } else if (c == '"') {
+      in_string = 1;
+    } else if (c == '{' || c == '[') {
+      depth++;
+    } else if ((c == '}' || c == ']') && --depth == 0) {
+      return i == len - 1;
+    }
+  }
+  return 0;
+}
+
 /* Whether v[0..len) can be one canonical value whole: a string without an
  * unescaped quote inside, an integer, a literal, or something bracketed.
- * An index that skipped a member would make a "value" of two members; this
- * catches that unless both are objects or arrays, without parsing, for
- * every member shown (one hidden would at worst hide the next too). A string
+ * An index that skipped a member, or pointed into a value, would make a
+ * "value" of two members; this catches that for every member shown (one
+ * hidden would at worst hide the next too). A string
  * with an escaped quote in it also fails, and its record takes the parsing
  * path. */
 static int value_ok(const char *v, size_t len) {
@@ -191,8 +216,8 @@ static int value_ok(const char *v, size_t len) {
     return 0;
   switch (v[0]) {
   case '"': return len >= 2 && v[len - 1] == '"' && memchr(v + 1, '"', len - 2) == NULL;
-  case '{': return v[len - 1] == '}';
-  case '[': return v[len - 1] == ']';
+  case '{':
+  case '[': return balanced(v, len);
   case 't': return len == 4 && memcmp(v, "true", 4) == 0;
   case 'f': return len == 5 && memcmp(v, "false", 5) == 0;
   case 'n': return len == 4 && memcmp(v, "null", 4) == 0;
@@ -338,8 +363,9 @@ static int render(const cg_scope_t *s, const cg_record_t *rec, uint32_t gen, cg_
   }
   if ((o = cJSON_ParseWithLength(rec->body, rec->body_len)) == NULL)
     return CG_ERECORD;
-  /* A masked value is never longer than the value. */
-  cg_buf_init(&tmp, CG_CERT_BODY_MAX + 1);
+  /* A masked value is at most four bytes longer than the value (an
+   * address's "****"), and a value is inside the body. */
+  cg_buf_init(&tmp, CG_CERT_BODY_MAX + 8);
   for (c = o->child; c != NULL && !err; c = next) {
     next = c->next;
     const char *k = c->string;

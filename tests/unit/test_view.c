@@ -915,6 +915,55 @@ static void test_index_corrupt(void **state) {
   cert_free(c);
 }
 
+/* An index entry moved into a value, where a member of a nested object
+ * starts (after its ',', at a name's quote, so it passes the index check):
+ * the shown member before it would swallow part of the hidden one. The view
+ * must still be the parsing path's, the hidden member nowhere in it. */
+static void test_index_into_value(void **state) {
+  spec_t sp = {"nested", "\"张三丰\"", DATA_PLAIN,
+               ",\"aShown\":{\"k\":[1,\"}]\"]},\"bHidden\":{\"x\":{\"s\":\"SECRET\"},\"y\":2}", NULL,
+               NULL};
+  cert_t *c = cert_new(&sp);
+  const char *body = c->rec.body, *h = strstr(body, "\"bHidden\":"), *x;
+  uint8_t ix[CG_RECORD_INDEX_MAX];
+  size_t n = c->rec.index_len, k;
+  cg_scope_t shown = scope_make("aShown,status", "");
+  cg_record_t r = c->rec;
+  char *v;
+  (void)state;
+
+  assert_non_null(h);
+  x = strstr(h, "\"y\":");
+  assert_non_null(x);
+  memcpy(ix, c->rec.index, n);
+  for (k = 0; k < c->meta.index.ntop && body + c->meta.index.top[k] != h; k++)
+    ;
+  assert_true(k < c->meta.index.ntop);
+  put16(ix + 4 + 2 * k, (unsigned)(x - body));
+  r.index = ix;
+  v = render_both(&shown, &r, 7, "an entry moved into a value");
+  assert_non_null(v);
+  assert_null(strstr(v, "SECRET"));
+  assert_non_null(strstr(v, "\"aShown\":{\"k\":[1,\"}]\"]}"));
+  free(v);
+  cert_free(c);
+}
+
+/* An empty value masked, on both paths (nothing to star). */
+static void test_mask_empty(void **state) {
+  spec_t sp = {"empty", "\"张三丰\"", "{\"phone\":\"\",\"address\":\"\"}", "", NULL, NULL};
+  cert_t *c = cert_new(&sp);
+  cg_scope_t s = scope_make("data.phone,data.address", "data.phone,data.address");
+  char *v;
+  (void)state;
+
+  v = render_both(&s, &c->rec, 7, "empty masked values");
+  assert_non_null(v);
+  assert_non_null(strstr(v, "\"data\":{\"address\":\"\",\"phone\":\"\"}"));
+  free(v);
+  cert_free(c);
+}
+
 /* ---- masking, types, seal status -------------------------------------------
  */
 
@@ -1091,6 +1140,8 @@ int main(void) {
       cmocka_unit_test(test_index_path_taken),
       cmocka_unit_test(test_index_limits),
       cmocka_unit_test(test_index_corrupt),
+      cmocka_unit_test(test_index_into_value),
+      cmocka_unit_test(test_mask_empty),
       cmocka_unit_test(test_mask),
       cmocka_unit_test(test_type_allowed),
       cmocka_unit_test(test_is_full),
