@@ -197,6 +197,8 @@ int cg_seals_feed(cg_seals_t *s, cg_trust_t *trust, const char *json, size_t len
   return err;
 }
 
+static void discard_fill(void *p) { cg_fill_free(p); }
+
 void cg_fill_free(cg_fill_t *f) {
   if (f != NULL) {
     free(f->rec);
@@ -486,7 +488,8 @@ static void *verifier_main(void *arg) {
       cg_fill_t *f = j->kind == JOB_FILL          ? run_fill(s, ver, j)
                      : j->kind == JOB_FILL_HOLDER ? run_fill_holder(s, ver, j)
                                                   : run_feed(s, ver, &rd, j);
-      if (f == NULL || cg_worker_post(j->w, j->done, j->arg, f ? f->err : CG_ENOMEM, 0, f) != 0) {
+      if (f == NULL ||
+          cg_worker_post(j->w, j->done, j->arg, f->err, 0, f, discard_fill) != 0) {
         /* Without memory to say so the waiters would hang: this cannot be
          * recovered from, and a gateway that hangs silently is worse. */
         fprintf(stderr, "certgw: out of memory answering an upstream fill\n");
@@ -502,7 +505,7 @@ static void *verifier_main(void *arg) {
     if (j->kind == JOB_RECORD)
       file_verdict(s, j, reason, gen);
     if (j->w != NULL)
-      cg_worker_post(j->w, j->done, j->arg, reason, gen, NULL);
+      cg_worker_post(j->w, j->done, j->arg, reason, gen, NULL, NULL);
     job_free(j);
   }
   cg_seal_verifier_free(ver);

@@ -159,6 +159,9 @@ void cg_upresult_release(cg_upresult_t *r) {
   }
 }
 
+/* A result a worker will never take (its loop has ended): its reference. */
+static void discard_result(void *p) { cg_upresult_release(p); }
+
 /* ---- breakers, ejection, the retry budget (under up->mu) --------------------------- */
 
 static int breaker_allow(cg_upstream_t *up, struct tier *t) {
@@ -337,7 +340,7 @@ static void fetch_finish(struct fetch *f, int err, cg_fill_t *fill) {
 
   while (ws != NULL) {
     struct waiter *next = ws->next;
-    if (cg_worker_post(ws->w, ws->done, ws->arg, err, 0, r) != 0) {
+    if (cg_worker_post(ws->w, ws->done, ws->arg, err, 0, r, discard_result) != 0) {
       fprintf(stderr, "certgw: out of memory answering an upstream fetch\n");
       abort();
     }
@@ -648,7 +651,7 @@ static int want(cg_upstream_t *up, cg_worker_t *w, const char *ident, size_t len
     }
     /* Just filled: the same answer, on the next turn of the loop. */
     count(&up->coalesced, 1);
-    if (cg_worker_post(w, done, arg, 0, 0, r) != 0) {
+    if (cg_worker_post(w, done, arg, 0, 0, r, discard_result) != 0) {
       cg_upresult_release(r);
       return CG_ENOMEM;
     }

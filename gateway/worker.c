@@ -128,18 +128,27 @@ static void on_wake(uv_async_t *a) { apply_state(a->data); }
 
 struct post {
   cg_worker_fn fn;
+  cg_worker_discard_fn discard;
   void *arg, *p;
   int a;
   uint32_t b;
   struct post *next;
 };
 
-int cg_worker_post(cg_worker_t *w, cg_worker_fn fn, void *arg, int a, uint32_t b, void *p) {
+int cg_worker_post(cg_worker_t *w, cg_worker_fn fn, void *arg, int a, uint32_t b, void *p,
+                   cg_worker_discard_fn discard) {
   struct post *r = malloc(sizeof *r);
   if (r == NULL)
     return CG_ENOMEM;
-  r->fn = fn, r->arg = arg, r->a = a, r->b = b, r->p = p, r->next = NULL;
+  r->fn = fn, r->discard = discard, r->arg = arg, r->a = a, r->b = b, r->p = p, r->next = NULL;
   pthread_mutex_lock(&w->reply_mu);
+  if (w->reply_closed) {
+    pthread_mutex_unlock(&w->reply_mu);
+    if (discard != NULL)
+      discard(p);
+    free(r);
+    return 0;
+  }
   if (w->reply_tail)
     ((struct post *)w->reply_tail)->next = r;
   else
@@ -183,7 +192,22 @@ static void on_sweep(uv_timer_t *t) {
 
 static void *run(void *arg) {
   cg_worker_t *w = arg;
+  struct post *r;
   uv_run(&w->loop, UV_RUN_DEFAULT);
+  /* No fn runs from here on: what came after the replies handle closed,
+   * and what comes later, is freed, not left behind. */
+  pthread_mutex_lock(&w->reply_mu);
+  w->reply_closed = 1;
+  r = w->reply_head;
+  w->reply_head = w->reply_tail = NULL;
+  pthread_mutex_unlock(&w->reply_mu);
+  while (r != NULL) {
+    struct post *next = r->next;
+    if (r->discard != NULL)
+      r->discard(r->p);
+    free(r);
+    r = next;
+  }
   cg_worker_flush_log(w);
   cg_upstream_worker_free(w->srv->upstream, w);
   return NULL;

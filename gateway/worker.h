@@ -17,6 +17,8 @@ typedef struct cg_conn cg_conn_t;
 
 /* Work another thread hands to a worker: fn(arg, a, b, p) runs on its loop. */
 typedef void (*cg_worker_fn)(void *arg, int a, uint32_t b, void *p);
+/* What frees p when fn will never run (the worker's loop has ended). */
+typedef void (*cg_worker_discard_fn)(void *p);
 
 struct cg_worker {
   int id;
@@ -30,6 +32,7 @@ struct cg_worker {
   uv_async_t replies; /* work handed over by other threads (cg_worker_post) */
   pthread_mutex_t reply_mu;
   void *reply_head, *reply_tail;
+  int reply_closed; /* the loop has ended: posts are discarded (under reply_mu) */
   uv_timer_t sweep;   /* timeouts, the Date header, log flushing */
   cg_store_reader_t *reader;
   cg_conn_t *conns;   /* doubly linked, newest first */
@@ -62,8 +65,12 @@ void cg_worker_wake(cg_worker_t *w);
 
 /* Queues fn(arg, a, b, p) to run on w's loop: the one way other threads
  * (verifiers, the upstream fetches of other workers) hand work to a worker.
+ * Once the loop has ended (shutdown: a verifier may still finish a job for
+ * a worker that has stopped), or for what was queued but never ran, fn is
+ * not called and discard(p) frees p instead (discard may be NULL).
  * Returns 0 or CG_ENOMEM. */
-int cg_worker_post(cg_worker_t *w, cg_worker_fn fn, void *arg, int a, uint32_t b, void *p);
+int cg_worker_post(cg_worker_t *w, cg_worker_fn fn, void *arg, int a, uint32_t b, void *p,
+                   cg_worker_discard_fn discard);
 
 /* Writes out pending access log lines (worker thread). */
 void cg_worker_flush_log(cg_worker_t *w);
