@@ -10,7 +10,6 @@
 #include "gateway/writer.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,27 +296,15 @@ static int cmp_pend(const void *a, const void *b) {
   return memcmp(a, b, sizeof(struct pend));
 }
 
-/* A long group would hold a core that a worker shares for milliseconds,
- * and requests arriving meanwhile would wait that long. Every so many
- * entries the writer lets a runnable worker go first (a system call of a
- * microsecond when none is waiting). */
-#define GIVE_WAY_EVERY 256
-static void give_way(uint64_t n) {
-  if (n % GIVE_WAY_EVERY == GIVE_WAY_EVERY - 1)
-    sched_yield();
-}
-
 /* Files every waiting entry in tx, sorted, and drops the mark. */
 static int file_index(cg_writer_t *w, cg_store_writer_t *tx) {
   int err = 0;
   if (w->npend == 0)
     return 0;
   qsort(w->pend, w->npend, sizeof *w->pend, cmp_pend);
-  for (size_t i = 0; i < w->npend && !err; i++) {
+  for (size_t i = 0; i < w->npend && !err; i++)
     err = cg_store_index_add(tx, CG_DB_AUDIT_HOLDER, w->pend[i].holder, CG_AUDIT_HOLDER_LEN,
                              w->pend[i].key, CG_AUDIT_KEY_LEN);
-    give_way(i);
-  }
   if (err == 0) {
     err = cg_store_del(tx, CG_DB_META, w->mark, strlen(w->mark));
     if (err == CG_ENOTFOUND)
@@ -475,7 +462,7 @@ static int file_ring(cg_writer_t *w, cg_store_writer_t *tx, struct ring *r, uint
     }
     if ((err = file_audit(w, tx, (uint8_t *)r->buf + at + 4, len)) != 0)
       return err;
-    give_way((*n)++);
+    (*n)++;
     pos += (4 + (uint64_t)len + 3) & ~(uint64_t)3;
   }
   return 0;
