@@ -403,7 +403,7 @@ static int list_record(struct list_ctx *x, const char *ident, size_t ilen, cg_re
 
   /* XXH3 is not collision-resistant: confirm the holder in the record. The
    * canonical body writes the code exactly as in this needle. */
-  if (rec.holder_type != x->holder_type ||
+  if ((x->holder_type != 0 && rec.holder_type != x->holder_type) ||
       memmem(rec.body, rec.body_len, x->needle, x->needle_len) == NULL)
     return 0;
   /* Revoked by its issuer after sealing: its body would say otherwise. */
@@ -515,7 +515,7 @@ static void get_holder(cg_conn_t *c, const char *code, size_t len, const char *q
       cg_conn_error(c, ur->err, ur->err == CG_ENOTFOUND ? "no certificates for this holder" : NULL);
       return;
     }
-    x.holder_type = types[0];
+    x.holder_type = ntypes == 2 ? 0 : types[0]; /* as asked, below */
     each_upstream_entry(ur, list_entry, &x);
   } else {
     for (int i = 0; i < ntypes && !x.err; i++) {
@@ -536,7 +536,9 @@ static void get_holder(cg_conn_t *c, const char *code, size_t len, const char *q
     char hc[19];
     int rc;
     snprintf(hc, sizeof hc, "%.*s", (int)len, code);
-    rc = cg_upstream_want_holder(w->srv->upstream, w, types[0], hc, upstream_done, c);
+    /* A code valid as both kinds: the platforms' certificates of either. */
+    rc = cg_upstream_want_holder(w->srv->upstream, w, ntypes == 2 ? 0 : types[0], hc,
+                                 upstream_done, c);
     if (rc == 0) {
       cg_conn_suspend(c);
       return;

@@ -234,7 +234,8 @@ static void make_record(cg_seal_verifier_t *ver, uint32_t gen, const cJSON *obj,
     snprintf(f->why, sizeof f->why, "the answer is another certificate");
     goto done;
   }
-  if (holder != NULL && (meta.holder_type != holder_type || strcmp(meta.holder_code, holder))) {
+  if (holder != NULL && ((holder_type != 0 && meta.holder_type != holder_type) ||
+                         strcmp(meta.holder_code, holder) != 0)) {
     f->err = CG_EBADREQ;
     snprintf(f->why, sizeof f->why, "the answer is another holder's certificate");
     goto done;

@@ -61,9 +61,10 @@ void cg_upstream_worker_free(cg_upstream_t *up, cg_worker_t *w);  /* after the l
 int cg_upstream_want(cg_upstream_t *up, cg_worker_t *w, const char *ident, size_t len,
                      cg_worker_fn done, void *arg);
 
-/* The same for a holder's certificates (holder_type CG_HOLDER_…), asked of
- * every tier and put together; the result's rec holds seals.h's entries
- * (u16 identifier length, identifier, u32 record length, record). */
+/* The same for a holder's certificates (holder_type CG_HOLDER_…, or 0 for a
+ * code that is valid as both an ID number and a credit code: either kind),
+ * asked of every tier and put together; the result's rec holds seals.h's
+ * entries (u16 identifier length, identifier, u32 record length, record). */
 int cg_upstream_want_holder(cg_upstream_t *up, cg_worker_t *w, int holder_type, const char *code,
                             cg_worker_fn done, void *arg);
 

@@ -616,6 +616,28 @@ cn2=$(metric 'certgw_upstream_calls_total{tier="city",outcome="connect"}')
 ok "10b. 4 more fetches: the dead address is left out (eject), connect failures stay $cn"
 stop_gw
 
+# ---- 10c. a holder code valid as an ID number and as a credit code ---------------------------------------
+# Such a code (possible when a credit code is all digits) is listed as both
+# kinds; when the store has nothing, the platforms are asked for either.
+# Here the city alone has an organisation's certificate under that code
+# (a city certificate given the code, sealed again by its agency).
+AMB=$("$BUILD/tests/seal_cert" ambiguous) || fail "seal_cert found no code valid as both kinds"
+pick city
+line=$(grep -F "\"certificateIdentifier\":\"$ID\"" "$D/upstream/city.jsonl") || fail "$ID not in city.jsonl"
+issuer=$(cut -d. -f7 <<<"$ID")
+org=$("$BUILD/tests/seal_cert" reseal "$D/trust/signers/$issuer.pem" "$D/keys/$issuer.key.pem" 001 "$AMB" <<<"$line") ||
+  fail "seal_cert could not seal $ID for holder $AMB"
+s=$(curl -s --noproxy '*' -m 5 -o "$T/put.b" -w '%{http_code}' --data-binary "$org" "http://${LISTEN[city]}/_sim/put") || true
+[[ $s == 200 ]] || fail "POST /_sim/put of $ID for holder 001 $AMB: $s $(cat "$T/put.b")"
+start_gw "$BASE"
+s=$(curl -s --noproxy '*' -m 10 -o "$T/amb.b" -w '%{http_code}' -H "Authorization: Bearer $KEY" \
+  "http://127.0.0.1:$P/v1/holders/$AMB/certificates") || true
+[[ $s == 200 ]] && grep -q "\"certificateIdentifier\":\"$ID\"" "$T/amb.b" &&
+  grep -q "\"certificateHolderTypeCode\":\"001\"" "$T/amb.b" ||
+  fail "holder list of $AMB (an ID number and a credit code): want 200 with the organisation's $ID, got $s $(head -c 300 "$T/amb.b")"
+stop_gw
+ok "10c. $AMB, valid as an ID number and as a credit code: its organisation certificate $ID, only on the city platform, listed (200)"
+
 # ---- 11. TLS -----------------------------------------------------------------------------------------------
 stop_sim province
 start_sim province --tls-cert "$D/upstream/tls/server.pem" --tls-key "$D/upstream/tls/server.key"
