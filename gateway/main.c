@@ -160,9 +160,12 @@ static void on_hup(uv_signal_t *s, int signum) {
     cg_why_t uwhy = {""};
     int n = cg_upstream_reload(srv.upstream, rt->cfg, &uwhy);
     if (n < 0)
-      say("SIGHUP: %s: they take effect at the next start (the credentials too)", uwhy.text);
+      say("SIGHUP: %s: they take effect at the next start (the credentials and purpose too)",
+          uwhy.text);
     else if (n > 0)
-      say("SIGHUP: new credentials for %d upstream platform%s", n, n == 1 ? "" : "s");
+      say("SIGHUP: new credentials or purpose for %d upstream platform%s", n, n == 1 ? "" : "s");
+    if (n >= 0 && uwhy.text[0] != '\0')
+      say("SIGHUP: %s", uwhy.text);
   }
   rt->gen = old->gen + 1;
   rt->older = old;

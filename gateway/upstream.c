@@ -111,6 +111,9 @@ struct cg_upstream {
   } *retired;                    /* under mu */
   cg_upclient_t *clients[1024]; /* by worker id */
   struct fetch *owned[1024];     /* each worker's fetches in flight, by worker id */
+  /* Each worker's fetches whose answer a verifier has (touched on its loop
+   * only): one whose verdict never comes back (shutdown) is freed with up. */
+  struct fetch *verifying[1024];
   cg_worker_t *feeder;
 };
 
@@ -118,6 +121,7 @@ struct fetch {
   cg_upstream_t *up;
   cg_worker_t *w;
   struct fetch *prev, *next; /* the worker's fetches in flight (touched on its loop only) */
+  struct fetch *vprev, *vnext; /* in up->verifying while a verifier has its answer */
   char ident[CG_IDENT_MAX + 1]; /* the table's key: an identifier, or "H<type>:<code>" */
   size_t len;
   int holder;          /* a list by holder, not a fetch by identifier */
@@ -399,6 +403,7 @@ static void on_filled(void *arg, int err, uint32_t unused, void *p) {
   struct tier *t = &f->up->tiers[f->tier];
   (void)unused;
   f->verifying = 0;
+  DL_DELETE2(f->up->verifying[f->w->id], f, vprev, vnext);
   /* The tier answered; whether usefully decides its breaker, also when
    * the deadline passed meanwhile (a half-open trial must end). */
   breaker_result(f->up, t, err == 0);
@@ -456,6 +461,7 @@ static void on_answer(void *arg, int kind, int status, const char *body, size_t 
                    : cg_seals_fill(up->srv->seals, rt->trust, body, len, f->ident, f->len,
                                    t->source, f->w, on_filled, f)) == 0) {
       f->verifying = 1;
+      DL_APPEND2(up->verifying[f->w->id], f, vprev, vnext);
       return;
     }
     /* No room to check it: the tier's answer is of no use (and a half-open
@@ -819,10 +825,9 @@ static char *tier_headers(const cg_config_t *cfg, const cg_tier_t *t) {
 
 int cg_upstream_new(cg_upstream_t **out, cg_server_t *srv, const cg_config_t *cfg, cg_why_t *why) {
   cg_upstream_t *up = calloc(1, sizeof *up);
-  (void)why;
   if (up == NULL || (up->cfg = malloc(sizeof *cfg)) == NULL) {
     free(up);
-    return CG_ENOMEM;
+    return cg_why_set(why, CG_ENOMEM, "out of memory");
   }
   memcpy(up->cfg, cfg, sizeof *cfg);
   up->srv = srv;
@@ -840,7 +845,7 @@ int cg_upstream_new(cg_upstream_t **out, cg_server_t *srv, const cg_config_t *cf
     if (h == NULL) {
       up->ntiers = i;
       cg_upstream_free(up);
-      return CG_ENOMEM;
+      return cg_why_set(why, CG_ENOMEM, "out of memory");
     }
   }
   *out = up;
@@ -864,35 +869,61 @@ static int same_tiers(const cg_config_t *a, const cg_config_t *b) {
   return 1;
 }
 
+/* Whether the other [upstream] keys (those a reload does not take) agree. */
+static int same_rest(const cg_config_t *a, const cg_config_t *b) {
+  if (a->up_deadline_ms != b->up_deadline_ms || a->up_negative_ttl_ms != b->up_negative_ttl_ms ||
+      a->up_refresh_s != b->up_refresh_s || a->up_retry_budget != b->up_retry_budget ||
+      a->up_breaker_failures != b->up_breaker_failures ||
+      a->up_breaker_open_ms != b->up_breaker_open_ms || a->up_eject_ms != b->up_eject_ms ||
+      a->up_feed_interval_ms != b->up_feed_interval_ms || a->up_pool != b->up_pool)
+    return 0;
+  for (int i = 0; i < a->ntiers; i++) {
+    cg_tier_t x = a->tiers[i], y = b->tiers[i];
+    memset(x.access_id, 0, sizeof x.access_id), memset(y.access_id, 0, sizeof y.access_id);
+    memset(x.token, 0, sizeof x.token), memset(y.token, 0, sizeof y.token);
+    if (memcmp(&x, &y, sizeof x) != 0)
+      return 0;
+  }
+  return 1;
+}
+
 int cg_upstream_reload(cg_upstream_t *up, const cg_config_t *cfg, cg_why_t *why) {
+  char *fresh[CG_TIERS_MAX] = {0};
+  struct retired *slot[CG_TIERS_MAX] = {0};
   int changed = 0;
   if (up == NULL)
     return cfg->ntiers == 0 ? 0 : cg_why_set(why, CG_ECONFIG, "upstream tiers were added");
   if (!same_tiers(up->cfg, cfg))
     return cg_why_set(why, CG_ECONFIG,
                       "the upstream tiers, their addresses or TLS settings changed");
+  /* Everything allocated first: out of memory, nothing has changed. */
   for (int i = 0; i < up->ntiers; i++) {
-    struct tier *t = &up->tiers[i];
-    struct retired *r;
-    char *h = tier_headers(cfg, &cfg->tiers[i]), *old;
-    if (h == NULL || (r = malloc(sizeof *r)) == NULL) {
-      free(h);
+    if ((slot[i] = malloc(sizeof *slot[i])) == NULL ||
+        (fresh[i] = tier_headers(cfg, &cfg->tiers[i])) == NULL) {
+      for (int k = 0; k <= i; k++)
+        free(fresh[k]), free(slot[k]);
       return cg_why_set(why, CG_ENOMEM, "out of memory");
     }
-    old = atomic_load_explicit(&t->headers, memory_order_relaxed);
-    if (strcmp(old, h) == 0) {
-      free(h);
-      free(r);
+  }
+  pthread_mutex_lock(&up->mu);
+  for (int i = 0; i < up->ntiers; i++) {
+    struct tier *t = &up->tiers[i];
+    char *old = atomic_load_explicit(&t->headers, memory_order_relaxed);
+    if (strcmp(old, fresh[i]) == 0) {
+      free(fresh[i]);
+      free(slot[i]);
       continue;
     }
-    atomic_store_explicit(&t->headers, h, memory_order_release);
-    pthread_mutex_lock(&up->mu);
-    r->headers = old;
-    r->next = up->retired;
-    up->retired = r;
-    pthread_mutex_unlock(&up->mu);
+    atomic_store_explicit(&t->headers, fresh[i], memory_order_release);
+    slot[i]->headers = old;
+    slot[i]->next = up->retired;
+    up->retired = slot[i];
     changed++;
   }
+  pthread_mutex_unlock(&up->mu);
+  if (!same_rest(up->cfg, cfg))
+    cg_why_set(why, 0, "the other [upstream] keys (timeouts, breakers, types, areas, feed, "
+                       "pool) take effect at the next start");
   return changed;
 }
 
@@ -909,6 +940,15 @@ void cg_upstream_free(cg_upstream_t *up) {
       e->waiters = n;
     }
     free(e);
+  }
+  /* Verdicts that never came back (the verifiers stopped, or the worker's
+   * loop had ended): every thread has stopped by now. */
+  for (size_t i = 0; i < sizeof up->verifying / sizeof up->verifying[0]; i++) {
+    struct fetch *f, *fnext;
+    DL_FOREACH_SAFE2(up->verifying[i], f, fnext, vnext) {
+      DL_DELETE2(up->verifying[i], f, vprev, vnext);
+      fetch_free(f);
+    }
   }
   while (up->retired) {
     struct retired *n = up->retired->next;

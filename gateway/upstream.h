@@ -43,10 +43,11 @@ const cg_config_t *cg_upstream_config(const cg_upstream_t *up);
 
 /* SIGHUP: takes the access ids, tokens and purpose of cfg's tiers, for the
  * calls made from now on (a platform's credentials rotate; a restart is
- * not needed for that). Returns how many tiers' credentials changed, or
- * CG_ECONFIG with why when cfg names other tiers, addresses or TLS settings
- * (those, and every other [upstream] key, take effect at the next start).
- * From any thread; up may be NULL (no tiers). */
+ * not needed for that). Returns how many tiers' headers changed (why says
+ * so when other [upstream] keys differ too: those take effect at the next
+ * start), or CG_ECONFIG with why when cfg names other tiers, addresses or
+ * TLS settings (then nothing is taken). From the main thread, one reload at
+ * a time, while workers make calls; up may be NULL (no tiers). */
 int cg_upstream_reload(cg_upstream_t *up, const cg_config_t *cfg, cg_why_t *why);
 
 /* On the worker's thread, from its loop's start and end. */

@@ -118,6 +118,11 @@ static void apply_state(cg_worker_t *w) {
     atomic_store(&w->done, 1);
     cg_worker_flush_log(w);
     cg_upstream_worker_stop(srv->upstream, w);
+    /* From here other threads' posts are discarded, not queued: the replies
+     * handle is about to close (what is queued already is freed in run). */
+    pthread_mutex_lock(&w->reply_mu);
+    w->reply_closed = 1;
+    pthread_mutex_unlock(&w->reply_mu);
     uv_walk(&w->loop, close_walk_cb, NULL);
   }
 }
@@ -194,8 +199,8 @@ static void *run(void *arg) {
   cg_worker_t *w = arg;
   struct post *r;
   uv_run(&w->loop, UV_RUN_DEFAULT);
-  /* No fn runs from here on: what came after the replies handle closed,
-   * and what comes later, is freed, not left behind. */
+  /* No fn runs from here on: what was queued when the replies handle
+   * closed, and what comes later, is freed, not left behind. */
   pthread_mutex_lock(&w->reply_mu);
   w->reply_closed = 1;
   r = w->reply_head;

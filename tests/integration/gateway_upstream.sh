@@ -14,8 +14,8 @@
 source "$(dirname "$0")/lib.sh"
 
 SIM=$BIN/certgw-upstream-sim
-for x in "$BIN/certgw" "$BIN/certctl" "$SIM"; do
-  [[ -x $x ]] || fail "$x is missing: build the targets certgw certctl certgw-upstream-sim"
+for x in "$BIN/certgw" "$BIN/certctl" "$SIM" "$BUILD/tests/seal_cert"; do
+  [[ -x $x ]] || fail "$x is missing: build the targets certgw certctl certgw-upstream-sim seal_cert"
 done
 command -v curl >/dev/null || fail "curl is not installed"
 command -v ss >/dev/null || fail "ss (iproute2) is not installed"
@@ -675,18 +675,20 @@ s=$(fetch rot1 "$ID")
 conf_set "$D/rotate.conf" "upstream city" token "$NEWTOKEN"
 kill -HUP "$GWPID"
 for ((i = 0; i < 50; i++)); do
-  grep -q "SIGHUP: new credentials for 1 upstream platform\$" "$T/certgw.log" && break
+  grep -q "SIGHUP: new credentials or purpose for 1 upstream platform\$" "$T/certgw.log" && break
   sleep 0.1
 done
-grep -q "SIGHUP: new credentials for 1 upstream platform\$" "$T/certgw.log" ||
+grep -q "SIGHUP: new credentials or purpose for 1 upstream platform\$" "$T/certgw.log" ||
   { tail -5 "$T/certgw.log" >&2; fail "SIGHUP with a new city token: no 'new credentials' line"; }
 pick city
 s=$(fetch rot2 "$ID")
 [[ $s == 200 ]] && has_id rot2 "$ID" || fail "after SIGHUP with the new token: want 200, got $(what rot2)"
 kill -0 "$GWPID" || fail "certgw is gone after SIGHUP"
 # A reload that moves a platform elsewhere is not taken (restart for that):
-# said so, and the credentials that came with it are not taken either.
+# said so, and the credentials that came with it are not taken either (a
+# wrong token beside the new url: the next fetch still goes through).
 conf_set "$D/rotate.conf" "upstream city" url "http://127.0.0.1:$DEAD"
+conf_set "$D/rotate.conf" "upstream city" token "not-$NEWTOKEN"
 kill -HUP "$GWPID"
 for ((i = 0; i < 50; i++)); do
   grep -q "SIGHUP: the upstream tiers, their addresses or TLS settings changed" "$T/certgw.log" && break
@@ -697,7 +699,7 @@ grep -q "SIGHUP: the upstream tiers, their addresses or TLS settings changed" "$
 pick city
 s=$(fetch rot3 "$ID")
 [[ $s == 200 ]] || fail "after SIGHUP with a new city url: the old address should still serve, got $(what rot3)"
-ok "11c. city token rotated: 503 with the old one; SIGHUP with the new: 200 on the same process; a new url is left for the next start"
+ok "11c. city token rotated: 503 with the old one; SIGHUP with the new: 200 on the same process; a new url (and a token with it) is left for the next start"
 stop_gw
 stop_sim province
 stop_sim city
