@@ -1141,10 +1141,13 @@ static void post_scan(cg_conn_t *c) {
     /* Valid: in date, not revoked or suspended, and its seal verified. */
     int valid = !stale && rec->seal_state == CG_SEAL_VERIFIED && rec->status == CG_CERT_VALID &&
                 rec->effective <= d && (rec->expiring == 0 || rec->expiring >= d);
+    size_t mark = b->len;
     if (nids > 0 || b->base[b->len - 1] != '[')
       cg_buf_putc(b, ',');
-    if (cg_view_render(s, rec, rt->trust_gen, b) != 0)
+    if (cg_view_render(s, rec, rt->trust_gen, b) != 0) {
+      b->len = mark; /* (a view that cannot be made is left out, comma and all) */
       continue;
+    }
     b->len--; /* the object's closing brace */
     cg_buf_puts(b, valid ? ",\"valid\":true}" : ",\"valid\":false}");
     if (nids < CG_AUDIT_IDS_MAX) {
