@@ -7,6 +7,8 @@
  */
 #include "core/cert.h"
 
+#include "core/json.h"
+
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
@@ -584,11 +586,11 @@ int cg_cert_parse(const char *text, size_t len, cg_buf_t *body, cg_cert_meta_t *
    * means the line held more than one certificate, or garbage. */
   for (; end < text + len; end++) {
     if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n') {
-      cJSON_Delete(obj);
+      cg_json_delete(obj);
       return cg_why_set(why, CG_EBADREQ, "text after the JSON object");
     }
   }
   err = cg_cert_from_json(obj, body, meta, seal, why);
-  cJSON_Delete(obj);
+  cg_json_delete(obj);
   return err;
 }

@@ -9,6 +9,7 @@
 struct cg_json_arena {
   char *base;
   size_t size, used;
+  size_t spilled; /* allocations since the reset that went to malloc */
 };
 
 static _Thread_local cg_json_arena_t *current;
@@ -23,6 +24,7 @@ static void *arena_malloc(size_t n) {
       a->used += need;
       return p;
     }
+    a->spilled++;
   }
   return malloc(n);
 }
@@ -66,4 +68,13 @@ void cg_json_arena_free(cg_json_arena_t *a) {
 
 void cg_json_arena_enter(cg_json_arena_t *a) { current = a; }
 
-void cg_json_arena_reset(cg_json_arena_t *a) { a->used = 0; }
+void cg_json_arena_reset(cg_json_arena_t *a) { a->used = a->spilled = 0; }
+
+void cg_json_delete(cJSON *v) {
+  cg_json_arena_t *a = current;
+  if (v == NULL)
+    return;
+  if (a != NULL && a->spilled == 0 && (char *)v >= a->base && (char *)v < a->base + a->used)
+    return;
+  cJSON_Delete(v);
+}

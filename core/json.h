@@ -32,4 +32,10 @@ void cg_json_arena_enter(cg_json_arena_t *a);
  * cJSON_Delete, which is safe to call on arena values too. */
 void cg_json_arena_reset(cg_json_arena_t *a);
 
+/* cJSON_Delete(v), unless all of this thread's arena allocations since its
+ * last reset fit in it and v is one of them: the reset drops it then, and
+ * the walk over every node and string is saved. */
+struct cJSON;
+void cg_json_delete(struct cJSON *v);
+
 #endif
