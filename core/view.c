@@ -208,9 +208,8 @@ static int balanced(const char *v, size_t len) {
  * unescaped quote inside, an integer, a literal, or something bracketed.
  * An index that skipped a member, or pointed into a value, would make a
  * "value" of two members; this catches that for every member shown (one
- * hidden would at worst hide the next too). A string
- * with an escaped quote in it also fails, and its record takes the parsing
- * path. */
+ * hidden would at worst hide the next too). A string with an escaped quote
+ * in it also fails, and its record takes the parsing path. */
 static int value_ok(const char *v, size_t len) {
   if (len == 0)
     return 0;
@@ -266,8 +265,8 @@ static int put_masked(const struct member *m, cg_buf_t *out) {
   memcpy(value, m->value + 1, vlen);
   value[vlen] = '\0';
   /* What remains of a string without escapes needs none: copied as it is. */
-  if ((err = cg_buf_append(out, m->at, m->name_len + 3)) != 0 || (err = cg_buf_putc(out, '"')) ||
-      (err = cg_view_mask(name, value, out)) != 0)
+  if ((err = cg_buf_append(out, m->at, m->name_len + 3)) != 0 ||
+      (err = cg_buf_putc(out, '"')) != 0 || (err = cg_view_mask(name, value, out)) != 0)
     return err;
   return cg_buf_putc(out, '"');
 }
@@ -306,7 +305,8 @@ static int render_indexed(const cg_scope_t *s, const cg_record_t *rec, const cg_
     if (m.name_len == 4 && memcmp(m.name, "data", 4) == 0) {
       int whole = s->all_fields || listed(s->fields, s->nfields, "data"), dfirst = 1;
       size_t vstart = (size_t)(m.value - rec->body);
-      if (m.value[0] != '{' || rec->body[end - 1] != '}')
+      /* (An index without data members must mean an empty object.) */
+      if (m.value[0] != '{' || rec->body[end - 1] != '}' || (ix->ndata == 0 && m.value_len != 2))
         return 1;
       if (!want_data)
         continue;
