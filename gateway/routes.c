@@ -171,7 +171,48 @@ static int etag_matches(const char *inm, const char *etag) {
 static int audit(cg_conn_t *c, int kind, int status, const char *purpose, const char *matter,
                  int holder_type, const char *holder, const char *scan_id, const char **ids,
                  int nids);
-static int body_holder(const cg_record_t *rec, char code[19]);
+
+/* ---- members of a stored body ------------------------------------------------------ */
+
+/* The value of top-level string member name as the body writes it, quotes
+ * included: through the record's member index, or, for a record without
+ * one, the first `"name":"…"` in the body. 0 or -1. */
+static int body_string(const cg_record_t *rec, const char *name, const char **v, size_t *len) {
+  char key[64];
+  const char *p, *q, *end = rec->body + rec->body_len;
+  int n;
+  if (cg_record_member(rec, name, v, len) == 0)
+    return **v == '"' && *len >= 2 ? 0 : -1;
+  n = snprintf(key, sizeof key, "\"%s\":\"", name);
+  if (n < 0 || (size_t)n >= sizeof key ||
+      (p = memmem(rec->body, rec->body_len, key, (size_t)n)) == NULL ||
+      (q = memchr(p + n, '"', (size_t)(end - p - n))) == NULL)
+    return -1;
+  *v = p + n - 1;
+  *len = (size_t)(q - *v) + 1;
+  return 0;
+}
+
+/* Whether rec's body names holder code[0..len). The holder index is keyed
+ * by a hash (XXH3, not collision-resistant): every certificate found
+ * through it is checked so. */
+static int names_holder(const cg_record_t *rec, const char *code, size_t len) {
+  const char *v;
+  size_t vlen;
+  return body_string(rec, "certificateHolderCode", &v, &vlen) == 0 && vlen == len + 2 &&
+         memcmp(v + 1, code, len) == 0;
+}
+
+/* The holder code a canonical body names. */
+static int body_holder(const cg_record_t *rec, char code[19]) {
+  const char *v;
+  size_t vlen;
+  if (body_string(rec, "certificateHolderCode", &v, &vlen) != 0 || vlen != 20)
+    return -1;
+  memcpy(code, v + 1, 18);
+  code[18] = '\0';
+  return 0;
+}
 
 /* ---- waiting for seal checks ----------------------------------------------------- */
 
@@ -392,8 +433,6 @@ struct list_ctx {
   int found, listed, err;
   uint32_t trust_gen;
   cg_trust_t *trust;
-  char needle[64];
-  size_t needle_len;
 };
 
 /* One of the holder's certificates, from the store or from upstream. */
@@ -401,10 +440,8 @@ static int list_record(struct list_ctx *x, const char *ident, size_t ilen, cg_re
   cg_worker_t *w = x->c->w;
   cg_record_t rec = *recp;
 
-  /* XXH3 is not collision-resistant: confirm the holder in the record. The
-   * canonical body writes the code exactly as in this needle. */
   if ((x->holder_type != 0 && rec.holder_type != x->holder_type) ||
-      memmem(rec.body, rec.body_len, x->needle, x->needle_len) == NULL)
+      !names_holder(&rec, x->code, x->code_len))
     return 0;
   /* Revoked by its issuer after sealing: its body would say otherwise. */
   if (rec.flags & CG_RECORD_REVOKED_LATER)
@@ -500,8 +537,6 @@ static void get_holder(cg_conn_t *c, const char *code, size_t len, const char *q
   x.scope = s;
   x.trust_gen = rt->trust_gen;
   x.trust = rt->trust;
-  x.needle_len = (size_t)snprintf(x.needle, sizeof x.needle, "\"certificateHolderCode\":\"%.*s\"",
-                                  (int)len, code);
   if (cg_store_reader_begin(w->reader) != 0) {
     cg_conn_error(c, CG_ESTORE, NULL);
     return;
@@ -745,17 +780,6 @@ static void client_address(cg_conn_t *c, char *out, size_t cap) {
   }
 }
 
-/* The holder code a canonical body names ("certificateHolderCode":"…"). */
-static int body_holder(const cg_record_t *rec, char code[19]) {
-  static const char needle[] = "\"certificateHolderCode\":\"";
-  const char *p = memmem(rec->body, rec->body_len, needle, sizeof needle - 1);
-  if (p == NULL || (size_t)(rec->body + rec->body_len - p) < sizeof needle - 1 + 19)
-    return -1;
-  memcpy(code, p + sizeof needle - 1, 18);
-  code[18] = '\0';
-  return 0;
-}
-
 static int audit(cg_conn_t *c, int kind, int status, const char *purpose, const char *matter,
                  int holder_type, const char *holder, const char *scan_id, const char **ids,
                  int nids) {
@@ -826,36 +850,21 @@ static int collect_id(void *arg, cg_slice_t key, cg_slice_t val) {
  * when from_store, else rec holds what a platform sent), naming the holder
  * in its body (the index is keyed by a hash), and not revoked after it was
  * sealed (its body would say otherwise). */
-static int holders(cg_worker_t *w, int from_store, int holder_type, const char *needle,
-                   size_t needle_len, const char *id, size_t len, cg_record_t *rec) {
-  /* the value part of the needle: "CODE" */
-  static const size_t head = sizeof "\"certificateHolderCode\":" - 1;
-  const char *v;
-  size_t vlen;
+static int holders(cg_worker_t *w, int from_store, int holder_type, const char *code,
+                   const char *id, size_t len, cg_record_t *rec) {
   if (from_store && cg_store_cert_get(w->reader, id, len, rec) != 0)
     return 0;
-  if (rec->holder_type != holder_type || (rec->flags & CG_RECORD_REVOKED_LATER))
-    return 0;
-  if (cg_record_member(rec, "certificateHolderCode", &v, &vlen) == 0)
-    return vlen == needle_len - head && memcmp(v, needle + head, vlen) == 0;
-  return memmem(rec->body, rec->body_len, needle, needle_len) != NULL;
+  return rec->holder_type == holder_type && !(rec->flags & CG_RECORD_REVOKED_LATER) &&
+         names_holder(rec, code, strlen(code));
 }
 
 /* The holder's name as a certificate states it, into name (left empty for a
  * name with an escape in it: left out rather than cut at it). */
 static void holder_name(const cg_record_t *rec, char *name, size_t cap) {
-  static const char nn[] = "\"certificateHolderName\":";
-  const char *v = NULL, *q;
-  size_t vlen = 0;
-  if (cg_record_member(rec, "certificateHolderName", &v, &vlen) != 0) {
-    const char *p = memmem(rec->body, rec->body_len, nn, sizeof nn - 1);
-    if (p == NULL || (v = p + sizeof nn - 1) >= rec->body + rec->body_len || *v != '"' ||
-        (q = memchr(v + 1, '"', (size_t)(rec->body + rec->body_len - v) - 1)) == NULL)
-      return;
-    vlen = (size_t)(q - v) + 1;
-  }
-  if (vlen < 2 || v[0] != '"' || v[vlen - 1] != '"' || vlen - 2 >= cap ||
-      memchr(v + 1, '\\', vlen - 2) != NULL)
+  const char *v;
+  size_t vlen;
+  if (body_string(rec, "certificateHolderName", &v, &vlen) != 0 || v[vlen - 1] != '"' ||
+      vlen - 2 >= cap || memchr(v + 1, '\\', vlen - 2) != NULL)
     return;
   memcpy(name, v + 1, vlen - 2);
   name[vlen - 2] = '\0';
@@ -954,11 +963,10 @@ static void post_scan(cg_conn_t *c) {
   cg_token_claims_t cl;
   cg_why_t why = {""};
   uint8_t hk[CG_HOLDER_KEY_LEN];
-  char needle[64], scan_id[33], name[256] = "";
+  char scan_id[33], name[256] = "";
   const char *ids[CG_AUDIT_IDS_MAX];
   char idbuf[CG_AUDIT_IDS_MAX][CG_IDENT_MAX + 1];
   int nids = 0, found = 0, in_scope = 0, err;
-  size_t needle_len;
 
   if ((s = venue_scope(c, rt)) == NULL)
     return;
@@ -1036,14 +1044,6 @@ static void post_scan(cg_conn_t *c) {
 
   /* The holder's certificates of the types asked for that the scope allows. */
   cg_record_holder_key(cl.holder_type, cl.holder_code, 18, hk);
-  {
-    static const char nk[] = "\"certificateHolderCode\":\"";
-    size_t cl_len = strlen(cl.holder_code);
-    memcpy(needle, nk, sizeof nk - 1);
-    memcpy(needle + sizeof nk - 1, cl.holder_code, cl_len);
-    needle[sizeof nk - 1 + cl_len] = '"';
-    needle_len = sizeof nk + cl_len;
-  }
   {
     /* Random: an id that says nothing, and that links no two scans. */
     uint8_t raw[16];
@@ -1127,7 +1127,7 @@ static void post_scan(cg_conn_t *c) {
       il->unread[i] = 1;
       continue;
     }
-    if (!holders(w, urec == NULL, cl.holder_type, needle, needle_len, il->id[i], il->len[i], rec))
+    if (!holders(w, urec == NULL, cl.holder_type, cl.holder_code, il->id[i], il->len[i], rec))
       continue;
     found++;
     in_scope++;
@@ -1160,8 +1160,8 @@ static void post_scan(cg_conn_t *c) {
   if (in_scope == 0) {
     /* 403 or 404: whether any of those left unread is the holder's. */
     for (int i = 0; i < il->n && found == 0; i++)
-      if (il->unread[i] && holders(w, urec == NULL, cl.holder_type, needle, needle_len,
-                                   il->id[i], il->len[i], urec != NULL ? &urec[i] : &one))
+      if (il->unread[i] && holders(w, urec == NULL, cl.holder_type, cl.holder_code, il->id[i],
+                                   il->len[i], urec != NULL ? &urec[i] : &one))
         found++;
   }
   cg_store_reader_end(w->reader);
