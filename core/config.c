@@ -16,6 +16,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/view.h"
+
 struct load {
   cg_config_t *c;
   FILE *f;
@@ -591,6 +593,8 @@ int cg_config_load(cg_config_t **out, const char *path, cg_why_t *why) {
     free(c);
     return l.err;
   }
+  for (int i = 0; i < c->nscopes; i++)
+    cg_view_scope_prepare(&c->scopes[i]);
   *out = c;
   return 0;
 }

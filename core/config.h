@@ -33,6 +33,13 @@ typedef struct cg_scope {
   int single_use;  /* a QR code opens once per venue */
   unsigned rate;   /* requests a second per venue (0: no limit) */
   unsigned burst;  /* bucket size (0: rate) */
+  /* Filled by cg_view_scope_prepare (loading a config calls it), for the
+   * views: a bit per (name length, last byte) of each entry of fields and
+   * mask, top-level and data.*, so that one test rules most member names
+   * out; and each mask entry's rule. Left 0 the views do without them. */
+  int prepared;
+  uint64_t field_bits, mask_bits, data_field_bits, data_mask_bits;
+  unsigned char mask_rule[CG_SCOPE_LIST_MAX];
 } cg_scope_t;
 
 #define CG_TIERS_MAX 4

@@ -35,6 +35,7 @@ struct cg_store_reader {
   cg_store_t *store;
   MDB_txn *txn; /* reset between snapshots, renewed by begin */
   int active;
+  MDB_cursor *holders; /* on the holder index, renewed for each walk (none: NULL) */
 };
 
 /* A holder index entry whose put waits for the sorted pass at commit. */
@@ -230,6 +231,8 @@ int cg_store_reader_open(cg_store_t *s, cg_store_reader_t **out) {
 void cg_store_reader_close(cg_store_reader_t *r) {
   if (r == NULL)
     return;
+  if (r->holders != NULL)
+    mdb_cursor_close(r->holders);
   mdb_txn_abort(r->txn);
   free(r);
 }
@@ -270,14 +273,15 @@ int cg_store_cert_get(cg_store_reader_t *r, const char *ident, size_t len, cg_re
   return err ? err : cg_record_decode(v.base, v.len, rec);
 }
 
-static int walk(MDB_txn *txn, MDB_dbi dbi, const MDB_val *only, const MDB_val *from,
-                cg_store_each_cb cb, void *arg) {
-  MDB_cursor *c;
+/* Walks dbi with cursor c (NULL: one opened and closed here). */
+static int walk(MDB_txn *txn, MDB_dbi dbi, MDB_cursor *keep, const MDB_val *only,
+                const MDB_val *from, cg_store_each_cb cb, void *arg) {
+  MDB_cursor *c = keep;
   MDB_val k, v;
   int rc, ret = 0;
   MDB_cursor_op op;
 
-  if ((rc = mdb_cursor_open(txn, dbi, &c)) != 0)
+  if (c == NULL && (rc = mdb_cursor_open(txn, dbi, &c)) != 0)
     return xlate(rc);
   if (only != NULL) {
     k = *only;
@@ -294,7 +298,8 @@ static int walk(MDB_txn *txn, MDB_dbi dbi, const MDB_val *only, const MDB_val *f
       break;
     op = only != NULL ? MDB_NEXT_DUP : MDB_NEXT;
   }
-  mdb_cursor_close(c);
+  if (c != keep)
+    mdb_cursor_close(c);
   if (ret != 0)
     return ret;
   return rc == MDB_NOTFOUND ? 0 : xlate(rc);
@@ -303,7 +308,7 @@ static int walk(MDB_txn *txn, MDB_dbi dbi, const MDB_val *only, const MDB_val *f
 int cg_store_each(cg_store_reader_t *r, int db, cg_store_each_cb cb, void *arg) {
   if (!r->active || db < 0 || db >= CG_DB__COUNT)
     return CG_ESTORE;
-  return walk(r->txn, r->store->dbi[db], NULL, NULL, cb, arg);
+  return walk(r->txn, r->store->dbi[db], NULL, NULL, NULL, cb, arg);
 }
 
 int cg_store_each_from(cg_store_reader_t *r, int db, const void *from, size_t flen,
@@ -311,15 +316,25 @@ int cg_store_each_from(cg_store_reader_t *r, int db, const void *from, size_t fl
   MDB_val f = val(from, flen);
   if (!r->active || db < 0 || db >= CG_DB__COUNT)
     return CG_ESTORE;
-  return walk(r->txn, r->store->dbi[db], NULL, from != NULL && flen > 0 ? &f : NULL, cb, arg);
+  return walk(r->txn, r->store->dbi[db], NULL, NULL, from != NULL && flen > 0 ? &f : NULL, cb,
+              arg);
 }
 
 int cg_store_holder_each(cg_store_reader_t *r, const uint8_t key[CG_HOLDER_KEY_LEN],
                          cg_store_each_cb cb, void *arg) {
   MDB_val k = val(key, CG_HOLDER_KEY_LEN);
+  MDB_dbi dbi;
+  int rc;
   if (!r->active)
     return CG_ESTORE;
-  return walk(r->txn, r->store->dbi[CG_DB_HOLDER], &k, NULL, cb, arg);
+  /* One cursor for every walk of this reader (each scan makes one):
+   * renewed onto the present snapshot, not allocated again. */
+  dbi = r->store->dbi[CG_DB_HOLDER];
+  rc = r->holders != NULL ? mdb_cursor_renew(r->txn, r->holders)
+                          : mdb_cursor_open(r->txn, dbi, &r->holders);
+  if (rc != 0)
+    return xlate(rc);
+  return walk(r->txn, dbi, r->holders, &k, NULL, cb, arg);
 }
 
 int cg_store_meta_u64(cg_store_reader_t *r, const char *key, uint64_t *out) {
@@ -557,7 +572,7 @@ int cg_store_index_each(cg_store_reader_t *r, int db, const void *key, size_t kl
   MDB_val k = val(key, klen);
   if (!r->active || (db != CG_DB_AUDIT_HOLDER && db != CG_DB_AUDIT_VENUE))
     return CG_ESTORE;
-  return walk(r->txn, r->store->dbi[db], &k, NULL, cb, arg);
+  return walk(r->txn, r->store->dbi[db], NULL, &k, NULL, cb, arg);
 }
 
 int cg_store_put(cg_store_writer_t *w, int db, const void *key, size_t klen, const void *v,

@@ -10,6 +10,7 @@
 #include "core/token.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/gcm.h>
@@ -35,11 +36,14 @@ _Static_assert(PREFIX_LEN + BIN_MAX / 2 * 3 + BIN_MAX % 2 * 2 <= CG_TOKEN_TEXT_M
 /* ---- key ring -------------------------------------------------------------- */
 
 struct cg_keyring {
+  uint64_t serial;                    /* unique to this load: caches follow reloads */
   int count;
   int mint_id;                        /* 0: none */
   uint8_t present[256];               /* by id; present[0] stays 0 */
   uint8_t key[256][CG_TOKEN_KEY_LEN]; /* by id */
 };
+
+static _Atomic uint64_t ring_serials;
 
 static int hexval(char c) {
   if (c >= '0' && c <= '9')
@@ -126,6 +130,7 @@ int cg_keyring_parse(cg_keyring_t **out, const char *text, size_t len, const cha
   *out = NULL;
   if ((r = calloc(1, sizeof *r)) == NULL)
     return CG_ENOMEM;
+  r->serial = atomic_fetch_add(&ring_serials, 1) + 1;
   while (p < end) {
     const char *nl = memchr(p, '\n', (size_t)(end - p)), *stop;
     if (nl == NULL)
@@ -331,10 +336,64 @@ int cg_token_mint(const cg_keyring_t *ring, cg_token_claims_t *c, uint64_t now,
 
 /* ---- opening --------------------------------------------------------------- */
 
+struct cg_token_cache {
+  uint64_t serial;                   /* of the ring the contexts were keyed from */
+  mbedtls_gcm_context *gcm[256];     /* by key id, keyed on first use */
+};
+
+cg_token_cache_t *cg_token_cache_new(void) { return calloc(1, sizeof(cg_token_cache_t)); }
+
+static void cache_drop(cg_token_cache_t *tc) {
+  for (int i = 0; i < 256; i++) {
+    if (tc->gcm[i] != NULL) {
+      mbedtls_gcm_free(tc->gcm[i]); /* (zeroes the key schedule) */
+      free(tc->gcm[i]);
+      tc->gcm[i] = NULL;
+    }
+  }
+}
+
+void cg_token_cache_free(cg_token_cache_t *tc) {
+  if (tc == NULL)
+    return;
+  cache_drop(tc);
+  free(tc);
+}
+
+/* tc's context for key id of ring, keyed; NULL when out of memory or the
+ * key is refused (rc says which mbedTLS error). */
+static mbedtls_gcm_context *cache_context(cg_token_cache_t *tc, const cg_keyring_t *ring, int id,
+                                          int *rc) {
+  mbedtls_gcm_context *g;
+  *rc = 0;
+  if (tc->serial != ring->serial) {
+    cache_drop(tc);
+    tc->serial = ring->serial;
+  }
+  if ((g = tc->gcm[id]) != NULL)
+    return g;
+  if ((g = malloc(sizeof *g)) == NULL)
+    return NULL;
+  mbedtls_gcm_init(g);
+  if ((*rc = mbedtls_gcm_setkey(g, MBEDTLS_CIPHER_ID_AES, ring->key[id], 8 * CG_TOKEN_KEY_LEN)) !=
+      0) {
+    mbedtls_gcm_free(g);
+    free(g);
+    return NULL;
+  }
+  return tc->gcm[id] = g;
+}
+
 int cg_token_open(const cg_keyring_t *ring, const char *text, size_t len, uint64_t now,
                   unsigned skew, unsigned max_ttl, cg_token_claims_t *out, cg_why_t *why) {
+  return cg_token_open_cached(NULL, ring, text, len, now, skew, max_ttl, out, why);
+}
+
+int cg_token_open_cached(cg_token_cache_t *tc, const cg_keyring_t *ring, const char *text,
+                         size_t len, uint64_t now, unsigned skew, unsigned max_ttl,
+                         cg_token_claims_t *out, cg_why_t *why) {
   uint8_t bin[BIN_MAX], plain[CLAIMS_MAX];
-  mbedtls_gcm_context gcm;
+  mbedtls_gcm_context own, *gcm;
   size_t n, m;
   int id, rc;
 
@@ -353,16 +412,22 @@ int cg_token_open(const cg_keyring_t *ring, const char *text, size_t len, uint64
   if (!ring->present[id])
     return cg_why_set(why, CG_ETOKEN, "unknown key id %d", id);
 
-  /* A context per call: mbedtls_gcm_auth_decrypt writes into its context,
-   * and the key schedule costs well under a microsecond. */
+  /* The thread's keyed context, or one for this call: mbedtls_gcm_auth_decrypt
+   * writes into its context, so one is never shared between threads. */
   m = n - HEAD_LEN - CG_TOKEN_GCM_TAG_LEN;
-  mbedtls_gcm_init(&gcm);
-  rc = mbedtls_gcm_setkey(&gcm, MBEDTLS_CIPHER_ID_AES, ring->key[id], 8 * CG_TOKEN_KEY_LEN);
+  if (tc != NULL) {
+    if ((gcm = cache_context(tc, ring, id, &rc)) == NULL && rc == 0)
+      return cg_why_set(why, CG_ENOMEM, "no memory for a key schedule");
+  } else {
+    mbedtls_gcm_init(gcm = &own);
+    rc = mbedtls_gcm_setkey(gcm, MBEDTLS_CIPHER_ID_AES, ring->key[id], 8 * CG_TOKEN_KEY_LEN);
+  }
   if (rc == 0)
-    rc = mbedtls_gcm_auth_decrypt(&gcm, m, bin + 2, CG_TOKEN_NONCE_LEN, bin, 2,
+    rc = mbedtls_gcm_auth_decrypt(gcm, m, bin + 2, CG_TOKEN_NONCE_LEN, bin, 2,
                                   bin + HEAD_LEN + m, CG_TOKEN_GCM_TAG_LEN, bin + HEAD_LEN,
                                   plain);
-  mbedtls_gcm_free(&gcm);
+  if (gcm == &own)
+    mbedtls_gcm_free(&own);
   if (rc == MBEDTLS_ERR_GCM_AUTH_FAILED)
     return cg_why_set(why, CG_ETOKEN, "authentication failed under key %d", id);
   if (rc != 0)

@@ -112,4 +112,19 @@ int cg_token_mint(const cg_keyring_t *ring, cg_token_claims_t *c, uint64_t now,
 int cg_token_open(const cg_keyring_t *ring, const char *text, size_t len, uint64_t now,
                   unsigned skew, unsigned max_ttl, cg_token_claims_t *out, cg_why_t *why);
 
+/* One thread's keyed AES-GCM contexts, so that opening a code does not
+ * schedule its key and GHASH tables again each time (a third of the cost of
+ * opening one). A cache serves one thread, and whichever ring it is given:
+ * a ring other than the one it last saw (a reload) drops its keys. */
+typedef struct cg_token_cache cg_token_cache_t;
+
+/* NULL when out of memory. */
+cg_token_cache_t *cg_token_cache_new(void);
+void cg_token_cache_free(cg_token_cache_t *tc);
+
+/* cg_token_open through tc's contexts (tc NULL: a context for this call). */
+int cg_token_open_cached(cg_token_cache_t *tc, const cg_keyring_t *ring, const char *text,
+                         size_t len, uint64_t now, unsigned skew, unsigned max_ttl,
+                         cg_token_claims_t *out, cg_why_t *why);
+
 #endif

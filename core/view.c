@@ -69,12 +69,35 @@ static int keep_ends(const char *v, size_t head, size_t tail, cg_buf_t *out) {
   return cg_buf_append(out, t, len - (size_t)(t - v));
 }
 
-static int has(const char *field, const char *part) { return strstr(field, part) != NULL; }
+/* Which rules a field name calls for, in one pass over it: a phone number
+ * ("…Phone", "mobile…"), a place ("…Address", "…Location", "birthPlace")
+ * or a name ("…Name"). The first rule that applies, in that order, wins. */
+enum { MASK_PHONE = 1, MASK_PLACE = 2, MASK_NAME = 4 };
 
-int cg_view_mask(const char *field, const char *value, cg_buf_t *out) {
-  if (has(field, "hone") || has(field, "obile"))
+static unsigned mask_kinds(const char *f) {
+  unsigned k = 0;
+  for (; *f; f++) {
+    switch (*f) {
+    case 'h': k |= strncmp(f, "hone", 4) == 0 ? MASK_PHONE : 0; break;
+    case 'o':
+      if (strncmp(f, "obile", 5) == 0)
+        k |= MASK_PHONE;
+      else if (strncmp(f, "ocation", 7) == 0)
+        k |= MASK_PLACE;
+      break;
+    case 'd': k |= strncmp(f, "ddress", 6) == 0 ? MASK_PLACE : 0; break;
+    case 'P': k |= strncmp(f, "Place", 5) == 0 ? MASK_PLACE : 0; break;
+    case 'N': k |= strncmp(f, "Name", 4) == 0 ? MASK_NAME : 0; break;
+    }
+  }
+  return k;
+}
+
+/* Masks value by the rules of kinds (mask_kinds). */
+static int mask_value(unsigned k, const char *value, cg_buf_t *out) {
+  if (k & MASK_PHONE)
     return keep_ends(value, 3, 4, out);
-  if (has(field, "ddress") || has(field, "ocation") || has(field, "Place")) {
+  if (k & MASK_PLACE) {
     size_t n = u8count(value), i = 0;
     int err = 0;
     const char *p = value;
@@ -82,43 +105,81 @@ int cg_view_mask(const char *field, const char *value, cg_buf_t *out) {
       err = cg_buf_append(out, p, u8len(p));
     return err ? err : n > 9 ? cg_buf_puts(out, "****") : 0;
   }
-  if (has(field, "Name"))
+  if (k & MASK_NAME)
     return keep_ends(value, 1, 0, out);
   /* ID numbers, credit codes, certificate numbers, anything else. */
   return keep_ends(value, 4, 4, out);
 }
 
+int cg_view_mask(const char *field, const char *value, cg_buf_t *out) {
+  return mask_value(mask_kinds(field), value, out);
+}
+
+/* ---- a scope's lists ------------------------------------------------------ */
+
+/* The bit of a name of len bytes ending in last, in a scope's bit sets. */
+static uint64_t name_bit(size_t len, char last) {
+  return 1ull << ((len * 7 + (unsigned char)last) & 63);
+}
+
+/* Adds entry e to top's bits, and to data's when it names a data field. */
+static void add_bits(const char *e, uint64_t *top, uint64_t *data) {
+  size_t len = strlen(e);
+  if (len == 0)
+    return;
+  *top |= name_bit(len, e[len - 1]);
+  if (len > 5 && memcmp(e, "data.", 5) == 0)
+    *data |= name_bit(len - 5, e[len - 1]);
+}
+
+void cg_view_scope_prepare(cg_scope_t *s) {
+  s->field_bits = s->mask_bits = s->data_field_bits = s->data_mask_bits = 0;
+  for (int i = 0; i < s->nfields; i++)
+    add_bits(s->fields[i], &s->field_bits, &s->data_field_bits);
+  for (int i = 0; i < s->nmask; i++) {
+    const char *e = s->mask[i];
+    add_bits(e, &s->mask_bits, &s->data_mask_bits);
+    /* (as put_masked names a data field: without "data.") */
+    s->mask_rule[i] = (unsigned char)mask_kinds(strncmp(e, "data.", 5) == 0 ? e + 5 : e);
+  }
+  s->prepared = 1;
+}
+
 /* ---- rendering ---------------------------------------------------------- */
 
-/* name[0..len) is an entry of list (after `prefix`, which entries of data
- * fields carry: "data.address"). The length is compared first: most member
- * names share their first eleven characters ("certificate…"). */
-static int listed_n(const char (*list)[48], int n, const char *prefix, const char *name,
-                    size_t len) {
-  size_t plen = strlen(prefix);
-  if (plen + len >= sizeof list[0])
+/* Which entry of list name[0..len) is (after `prefix`, which entries of data
+ * fields carry: "data.address"): its index + 1, or 0 when none. bits, from
+ * cg_view_scope_prepare (~0 when there are none), rules most names out at
+ * once; then the length, the last byte (names share their first eleven
+ * characters, "certificate…", and differ at the end, …Name, …Code) and the
+ * whole. */
+static int listed_n(const char (*list)[48], int n, uint64_t bits, const char *prefix,
+                    const char *name, size_t len) {
+  size_t plen = prefix[0] ? 5 : 0; /* "data." or "" */
+  if (len == 0 || plen + len >= sizeof list[0] || !(bits & name_bit(len, name[len - 1])))
     return 0;
   for (int i = 0; i < n; i++) {
     const char *e = list[i] + plen;
-    size_t k = len;
-    if (e[len] != '\0')
-      continue;
-    /* From the end: names that differ, differ there (…Name, …Code). */
-    while (k > 0 && e[k - 1] == name[k - 1])
-      k--;
-    if (k == 0 && memcmp(list[i], prefix, plen) == 0)
-      return 1;
+    if (e[len] == '\0' && e[len - 1] == name[len - 1] && memcmp(e, name, len) == 0 &&
+        memcmp(list[i], prefix, plen) == 0)
+      return i + 1;
   }
   return 0;
 }
 
+/* The bits of a scope's list, or all of them for a scope not prepared. */
+#define FIELD_BITS(s) ((s)->prepared ? (s)->field_bits : ~0ull)
+#define MASK_BITS(s) ((s)->prepared ? (s)->mask_bits : ~0ull)
+#define DATA_FIELD_BITS(s) ((s)->prepared ? (s)->data_field_bits : ~0ull)
+#define DATA_MASK_BITS(s) ((s)->prepared ? (s)->data_mask_bits : ~0ull)
+
 static int listed(const char (*list)[48], int n, const char *name) {
-  return listed_n(list, n, "", name, strlen(name));
+  return listed_n(list, n, ~0ull, "", name, strlen(name));
 }
 
 /* "data.address" names a field of the data object. */
 static int listed_in_data(const char (*list)[48], int n, const char *name) {
-  return listed_n(list, n, "data.", name, strlen(name));
+  return listed_n(list, n, ~0ull, "data.", name, strlen(name));
 }
 
 static int any_data_field(const char (*list)[48], int n) {
@@ -250,7 +311,7 @@ static int member(const cg_record_t *rec, size_t off, size_t end, struct member 
 
 /* Appends m, its value masked. 1 when it must take the parsing path: a
  * string with an escape in it, or too long for the copy here. */
-static int put_masked(const struct member *m, cg_buf_t *out) {
+static int put_masked(const struct member *m, int rule, cg_buf_t *out) {
   char name[72], value[512];
   size_t vlen;
   int err;
@@ -266,7 +327,8 @@ static int put_masked(const struct member *m, cg_buf_t *out) {
   value[vlen] = '\0';
   /* What remains of a string without escapes needs none: copied as it is. */
   if ((err = cg_buf_append(out, m->at, m->name_len + 3)) != 0 ||
-      (err = cg_buf_putc(out, '"')) != 0 || (err = cg_view_mask(name, value, out)) != 0)
+      (err = cg_buf_putc(out, '"')) != 0 ||
+      (err = mask_value(rule >= 0 ? (unsigned)rule : mask_kinds(name), value, out)) != 0)
     return err;
   return cg_buf_putc(out, '"');
 }
@@ -280,8 +342,10 @@ static int put_member(const cg_scope_t *s, const struct member *m, int data, int
   if (!*first && (err = cg_buf_putc(out, ',')) != 0)
     return err;
   *first = 0;
-  if (listed_n(s->mask, s->nmask, prefix, m->name, m->name_len))
-    return put_masked(m, out);
+  int k = listed_n(s->mask, s->nmask, data ? DATA_MASK_BITS(s) : MASK_BITS(s), prefix, m->name,
+                   m->name_len);
+  if (k > 0)
+    return put_masked(m, s->prepared ? s->mask_rule[k - 1] : -1, out);
   return cg_buf_append(out, m->at, m->len);
 }
 
@@ -321,7 +385,8 @@ static int render_indexed(const cg_scope_t *s, const cg_record_t *rec, const cg_
         if ((j == 0 ? ix->data[0] != vstart + 1 : ix->data[j] <= vstart) || dend >= end ||
             member(rec, ix->data[j], dend, &d) != 0)
           return 1;
-        if (!whole && !listed_n(s->fields, s->nfields, "data.", d.name, d.name_len))
+        if (!whole &&
+            !listed_n(s->fields, s->nfields, DATA_FIELD_BITS(s), "data.", d.name, d.name_len))
           continue;
         if ((err = put_member(s, &d, 1, &dfirst, out)) != 0)
           return err;
@@ -330,7 +395,7 @@ static int render_indexed(const cg_scope_t *s, const cg_record_t *rec, const cg_
         return err;
       continue;
     }
-    if (!s->all_fields && !listed_n(s->fields, s->nfields, "", m.name, m.name_len))
+    if (!s->all_fields && !listed_n(s->fields, s->nfields, FIELD_BITS(s), "", m.name, m.name_len))
       continue;
     if ((err = put_member(s, &m, 0, &first, out)) != 0)
       return err;

@@ -41,4 +41,8 @@ const char *cg_view_seal_status(const cg_record_t *rec, uint32_t gen);
  * body without quotes, to out. */
 int cg_view_mask(const char *field, const char *value, cg_buf_t *out);
 
+/* Works out what the views look up in scope's lists (see cg_scope_t), once
+ * the lists are complete. A scope changed afterwards must be prepared again. */
+void cg_view_scope_prepare(cg_scope_t *scope);
+
 #endif

@@ -842,6 +842,7 @@ static int collect_id(void *arg, cg_slice_t key, cg_slice_t val) {
   if (il->n == 64 || val.len > CG_IDENT_MAX)
     return il->n == 64;
   memcpy(il->id[il->n], val.base, val.len);
+  il->id[il->n][val.len] = '\0';
   il->len[il->n++] = val.len;
   return 0;
 }
@@ -922,6 +923,7 @@ static int collect_entry(void *arg, const char *id, size_t len, cg_record_t *rec
   if (u->il->n == 64 || len > CG_IDENT_MAX)
     return u->il->n == 64;
   memcpy(u->il->id[u->il->n], id, len);
+  u->il->id[u->il->n][len] = '\0';
   u->il->len[u->il->n] = len;
   u->recs[u->il->n++] = *rec;
   return 0;
@@ -929,10 +931,15 @@ static int collect_entry(void *arg, const char *id, size_t len, cg_record_t *rec
 
 /* Random bytes from the worker's own generator (CTR-DRBG, seeded from the
  * system once and reseeded by itself): a getrandom call per scan costs more
- * than the rest of the id. Returns 0, or -1 when no generator can be made. */
+ * than the rest of the id. Drawn a kilobyte at a time (the most one call
+ * gives), as each call also rekeys the generator: scan ids are shown to the
+ * venue anyway, so bytes waiting in memory give nothing away. Returns 0, or
+ * -1 when no generator can be made. */
 struct worker_rng {
   mbedtls_entropy_context entropy;
   mbedtls_ctr_drbg_context drbg;
+  uint8_t pool[MBEDTLS_CTR_DRBG_MAX_REQUEST];
+  size_t left; /* unused bytes at the pool's start */
 };
 
 static int worker_random(cg_worker_t *w, uint8_t *out, size_t n) {
@@ -951,7 +958,16 @@ static int worker_random(cg_worker_t *w, uint8_t *out, size_t n) {
     }
     w->rng = r;
   }
-  return mbedtls_ctr_drbg_random(&r->drbg, out, n) == 0 ? 0 : -1;
+  if (n > sizeof r->pool)
+    return mbedtls_ctr_drbg_random(&r->drbg, out, n) == 0 ? 0 : -1;
+  if (r->left < n) {
+    if (mbedtls_ctr_drbg_random(&r->drbg, r->pool, sizeof r->pool) != 0)
+      return -1;
+    r->left = sizeof r->pool;
+  }
+  r->left -= n;
+  memcpy(out, r->pool + r->left, n);
+  return 0;
 }
 
 static void post_scan(cg_conn_t *c) {
@@ -989,13 +1005,13 @@ static void post_scan(cg_conn_t *c) {
                                 : NULL;
   if (!s->can_scan) {
     audit(c, CG_AUDIT_SCAN, 403, said, said_matter, 0, NULL, NULL, NULL, 0);
-    cJSON_Delete(req);
+    cg_json_delete(req);
     cg_conn_error(c, CG_EFORBIDDEN, "the venue's scope does not allow scanning");
     return;
   }
   if (req == NULL || !cJSON_IsObject(req) || !cJSON_IsString(jcode)) {
     audit(c, CG_AUDIT_SCAN, 400, said, said_matter, 0, NULL, NULL, NULL, 0);
-    cJSON_Delete(req);
+    cg_json_delete(req);
     cg_conn_error(c, CG_EBADREQ, "the body must be {\"code\", \"purpose\", \"matter\"}");
     return;
   }
@@ -1005,7 +1021,7 @@ static void post_scan(cg_conn_t *c) {
       !cg_utf8_valid(jpurpose->valuestring, strlen(jpurpose->valuestring)) ||
       strpbrk(jpurpose->valuestring, "\"\\") != NULL) {
     audit(c, CG_AUDIT_SCAN, 400, NULL, said_matter, 0, NULL, NULL, NULL, 0);
-    cJSON_Delete(req);
+    cg_json_delete(req);
     cg_conn_error(c, CG_EBADREQ, "purpose is required: a sentence of at most 128 bytes");
     return;
   }
@@ -1014,18 +1030,20 @@ static void post_scan(cg_conn_t *c) {
                                                        "abcdefghijklmnopqrstuvwxyz-_.") !=
                               strlen(jmatter->valuestring))) {
     audit(c, CG_AUDIT_SCAN, 400, jpurpose->valuestring, NULL, 0, NULL, NULL, NULL, 0);
-    cJSON_Delete(req);
+    cg_json_delete(req);
     cg_conn_error(c, CG_EBADREQ, "matter is a service-matter code: letters, digits, - _ .");
     return;
   }
   if (rt->keyring == NULL) {
-    cJSON_Delete(req);
+    cg_json_delete(req);
     cg_conn_error(c, CG_EUNAVAIL, "no QR key ring is configured");
     return;
   }
-  err = cg_token_open(rt->keyring, jcode->valuestring, strlen(jcode->valuestring),
-                      (uint64_t)time(NULL), rt->cfg->token_skew, rt->cfg->token_max_ttl, &cl,
-                      &why);
+  if (w->tokens == NULL)
+    w->tokens = cg_token_cache_new(); /* (NULL: a context per call instead) */
+  err = cg_token_open_cached(w->tokens, rt->keyring, jcode->valuestring,
+                             strlen(jcode->valuestring), (uint64_t)time(NULL), rt->cfg->token_skew,
+                             rt->cfg->token_max_ttl, &cl, &why);
   /* (Not again when the scan runs again after asking upstream.) */
   if (err == 0 && s->single_use && c->up_result == NULL &&
       single_use_seen(w->srv, c->req.venue_id, cl.nonce,
@@ -1037,7 +1055,7 @@ static void post_scan(cg_conn_t *c) {
     int code = err == CG_ECODE || err == CG_ETOKEN || err == CG_EEXPIRED ? err : CG_ETOKEN;
     audit(c, CG_AUDIT_SCAN, cg_err_status(code), jpurpose->valuestring,
           jmatter ? jmatter->valuestring : NULL, 0, NULL, NULL, NULL, 0);
-    cJSON_Delete(req);
+    cg_json_delete(req);
     json_error_why(c, code, &why);
     return;
   }
@@ -1058,7 +1076,7 @@ static void post_scan(cg_conn_t *c) {
     scan_id[32] = '\0';
   }
   if (cg_store_reader_begin(w->reader) != 0) {
-    cJSON_Delete(req);
+    cg_json_delete(req);
     cg_conn_error(c, CG_ESTORE, NULL);
     return;
   }
@@ -1071,10 +1089,14 @@ static void post_scan(cg_conn_t *c) {
   uint32_t d = today();
   /* Walk the index by hand: collect identifiers first (the walk's values
    * die with the snapshot, which stays open until the answer is built). */
-  struct idlist *il = calloc(1, sizeof *il);
+  struct idlist *il = malloc(sizeof *il); /* (5 KB: zeroed as far as it is used) */
+  if (il != NULL) {
+    il->n = 0;
+    memset(il->unread, 0, sizeof il->unread);
+  }
   if (il == NULL) {
     cg_store_reader_end(w->reader);
-    cJSON_Delete(req);
+    cg_json_delete(req);
     cg_conn_error(c, CG_ENOMEM, NULL);
     return;
   }
@@ -1094,7 +1116,7 @@ static void post_scan(cg_conn_t *c) {
     if (rc == 0) {
       cg_store_reader_end(w->reader);
       free(il);
-      cJSON_Delete(req);
+      cg_json_delete(req);
       cg_conn_suspend(c);
       return;
     }
@@ -1103,7 +1125,7 @@ static void post_scan(cg_conn_t *c) {
       free(il);
       audit(c, CG_AUDIT_SCAN, 503, jpurpose->valuestring, jmatter ? jmatter->valuestring : NULL,
             cl.holder_type, cl.holder_code, scan_id, NULL, 0);
-      cJSON_Delete(req);
+      cg_json_delete(req);
       cg_conn_error(c, rc == CG_ENOMEM ? rc : CG_EUPSTREAM, NULL);
       return;
     }
@@ -1113,7 +1135,7 @@ static void post_scan(cg_conn_t *c) {
     free(il);
     audit(c, CG_AUDIT_SCAN, cg_err_status(ur->err), jpurpose->valuestring,
           jmatter ? jmatter->valuestring : NULL, cl.holder_type, cl.holder_code, scan_id, NULL, 0);
-    cJSON_Delete(req);
+    cg_json_delete(req);
     cg_conn_error(c, ur->err, NULL);
     return;
   }
@@ -1171,7 +1193,7 @@ static void post_scan(cg_conn_t *c) {
     int code = found == 0 ? CG_ENOTFOUND : CG_EFORBIDDEN;
     audit(c, CG_AUDIT_SCAN, cg_err_status(code), jpurpose->valuestring,
           jmatter ? jmatter->valuestring : NULL, cl.holder_type, cl.holder_code, scan_id, NULL, 0);
-    cJSON_Delete(req);
+    cg_json_delete(req);
     cg_conn_error(c, code, found == 0 ? "the holder has no certificates here"
                                       : "the venue's scope covers none of the holder's certificates");
     return;
@@ -1192,11 +1214,11 @@ static void post_scan(cg_conn_t *c) {
   }
   if (audit(c, CG_AUDIT_SCAN, 200, jpurpose->valuestring, jmatter ? jmatter->valuestring : NULL,
             cl.holder_type, cl.holder_code, scan_id, ids, nids) != 0) {
-    cJSON_Delete(req);
+    cg_json_delete(req);
     cg_conn_error(c, CG_EUNAVAIL, "the audit log is not keeping up; try again");
     return;
   }
-  cJSON_Delete(req);
+  cg_json_delete(req);
   cg_conn_respond2(c, 200, "application/json", NULL, h.base, h.len, b->base, b->len);
 }
 
@@ -1364,6 +1386,31 @@ void cg_routes_handle(cg_conn_t *c) {
     cg_upresult_release(c->up_result);
     c->up_result = NULL;
   }
+}
+
+void cg_routes_worker_end(cg_worker_t *w) {
+  struct worker_rng *r = w->rng;
+  if (r != NULL) {
+    mbedtls_ctr_drbg_free(&r->drbg);
+    mbedtls_entropy_free(&r->entropy);
+    free(r);
+    w->rng = NULL;
+  }
+  cg_token_cache_free(w->tokens);
+  w->tokens = NULL;
+  struct vcache *vc = w->verify_cache;
+  if (vc != NULL) {
+    struct vc_entry *e, *tmp;
+    HASH_ITER(hh, vc->table, e, tmp) {
+      HASH_DEL(vc->table, e);
+      free(e);
+    }
+    free(vc);
+    w->verify_cache = NULL;
+  }
+  if (w->json != NULL)
+    cg_json_arena_free(w->json);
+  w->json = NULL;
 }
 
 /* ---- access log ---------------------------------------------------------------------- */

@@ -13,5 +13,7 @@ const char *cg_routes_allow(cg_conn_t *c);
 /* Writes an access log line for the answer just queued (if logging is on
  * and this request is sampled). No personal data: no path, no query. */
 void cg_routes_log(cg_conn_t *c, int status, size_t body_len);
+/* Frees what the handlers keep in w between requests, once its loop ended. */
+void cg_routes_worker_end(cg_worker_t *w);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "core/error.h"
 #include "gateway/conn.h"
+#include "gateway/routes.h"
 #include "gateway/seals.h"
 #include "gateway/upstream.h"
 
@@ -215,6 +216,7 @@ static void *run(void *arg) {
   }
   cg_worker_flush_log(w);
   cg_upstream_worker_free(w->srv->upstream, w);
+  cg_routes_worker_end(w);
   return NULL;
 }
 

@@ -48,6 +48,7 @@ struct cg_worker {
   void *verify_cache; /* recent POST /v1/verify verdicts (routes.c) */
   void *rng;          /* the worker's random generator, for scan ids (routes.c) */
   struct cg_json_arena *json; /* cJSON memory for one request at a time (routes.c) */
+  struct cg_token_cache *tokens; /* keyed AES-GCM contexts for QR codes (routes.c) */
   cg_buf_t log;       /* access log lines waiting to be written */
   unsigned log_seq;   /* for sampling */
   int force_close;    /* drain deadline passed: close everything */

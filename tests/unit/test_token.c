@@ -87,6 +87,12 @@ static int open_at(const cg_keyring_t *r, const char *text, uint64_t now, cg_tok
   return cg_token_open(r, text, strlen(text), now, SKEW, MAX_TTL, c, NULL);
 }
 
+/* The same through a thread's cache of keyed contexts. */
+static int open_cached(cg_token_cache_t *tc, const cg_keyring_t *r, const char *text, uint64_t now,
+                       cg_token_claims_t *c) {
+  return cg_token_open_cached(tc, r, text, strlen(text), now, SKEW, MAX_TTL, c, NULL);
+}
+
 /* ---- the test vector ------------------------------------------------------- */
 
 static void test_vector(void **state) {
@@ -187,9 +193,12 @@ static void test_every_single_change(void **state) {
   cg_token_claims_t c = claims_of(CG_HOLDER_CITIZEN, CITIZEN, 2, 300), got;
   char text[CG_TOKEN_TEXT_MAX + 1], bad[CG_TOKEN_TEXT_MAX + 1];
   int tried = 0, code = 0, token = 0;
+  cg_token_cache_t *tc = cg_token_cache_new();
   (void)state;
 
+  assert_non_null(tc);
   mint_ok(r, &c, T0, text);
+  assert_int_equal(open_cached(tc, r, text, T0, &got), 0);
   for (size_t i = 0; i < strlen(text); i++) {
     for (const char *s = set; *s; s++) {
       if (*s == text[i])
@@ -197,6 +206,7 @@ static void test_every_single_change(void **state) {
       memcpy(bad, text, sizeof text);
       bad[i] = *s;
       int err = open_at(r, bad, T0, &got);
+      assert_int_equal(open_cached(tc, r, bad, T0, &got), err);
       if (err != CG_ECODE && err != CG_ETOKEN)
         fail_msg("position %zu '%c' -> '%c': %d (%s)", i, text[i], *s, err, cg_err_name(err));
       code += err == CG_ECODE;
@@ -206,7 +216,47 @@ static void test_every_single_change(void **state) {
   }
   assert_int_equal(tried, 97 * 44);
   assert_true(code > 0 && token > 0);
+  /* Refusals left the cached contexts sound. */
+  assert_int_equal(open_cached(tc, r, text, T0, &got), 0);
+  cg_token_cache_free(tc);
   cg_keyring_free(r);
+}
+
+/* A cache follows the ring it is given: a reloaded ring whose key 1 is
+ * another key opens with that key, not with the schedule of the old one,
+ * even when the new ring takes the old one's memory. */
+static void test_cache_follows_ring(void **state) {
+  cg_keyring_t *a = ring_of("1 " K1 " mint\n2 " K2 "\n"), *b;
+  cg_token_cache_t *tc = cg_token_cache_new();
+  cg_token_claims_t c = claims_of(CG_HOLDER_CITIZEN, CITIZEN, 1, 300), got;
+  char under_k1[CG_TOKEN_TEXT_MAX + 1], under_k2[CG_TOKEN_TEXT_MAX + 1];
+  (void)state;
+
+  assert_non_null(tc);
+  mint_ok(a, &c, T0, under_k1);
+  for (int i = 0; i < 3; i++) { /* keyed once, then reused */
+    assert_int_equal(open_cached(tc, a, under_k1, T0, &got), 0);
+    assert_string_equal(got.holder_code, CITIZEN);
+    assert_int_equal(open_cached(tc, a, vector_text, T0, &got), 0);
+  }
+  cg_keyring_free(a);
+  b = ring_of("1 " K2 " mint\n");
+  mint_ok(b, &c, T0, under_k2);
+  assert_int_equal(open_cached(tc, b, under_k1, T0, &got), CG_ETOKEN);
+  assert_int_equal(open_cached(tc, b, under_k2, T0, &got), 0);
+  assert_int_equal(got.key_id, 1);
+  a = ring_of("1 " K1 " mint\n");
+  assert_int_equal(open_cached(tc, a, under_k2, T0, &got), CG_ETOKEN);
+  assert_int_equal(open_cached(tc, a, under_k1, T0, &got), 0);
+  assert_int_equal(open_cached(tc, a, "CG1:not base45!", T0, &got), CG_ECODE);
+  /* No cache at all: a context for the call. */
+  assert_int_equal(cg_token_open_cached(NULL, a, under_k1, strlen(under_k1), T0, SKEW, MAX_TTL,
+                                        &got, NULL),
+                   0);
+  cg_token_cache_free(tc);
+  cg_token_cache_free(NULL);
+  cg_keyring_free(a);
+  cg_keyring_free(b);
 }
 
 /* Decodes a code's binary, lets edit change it, and encodes it again. */
@@ -637,6 +687,7 @@ int main(void) {
       cmocka_unit_test(test_round_trip),
       cmocka_unit_test(test_max_length),
       cmocka_unit_test(test_every_single_change),
+      cmocka_unit_test(test_cache_follows_ring),
       cmocka_unit_test(test_tampered_binary),
       cmocka_unit_test(test_malformed_text),
       cmocka_unit_test(test_random_texts),

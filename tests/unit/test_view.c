@@ -164,6 +164,7 @@ static cg_scope_t scope_make(const char *fields, const char *mask) {
   else
     scope_list(s.fields, &s.nfields, fields);
   scope_list(s.mask, &s.nmask, mask);
+  cg_view_scope_prepare(&s); /* as loading a config does */
   return s;
 }
 
@@ -392,6 +393,18 @@ static void check_cert(const cert_t *c, const char *label) {
     size_t dlen;
     int derr;
     char *dv = render(&s, &back, 7, &dlen, &derr);
+    assert_int_equal(derr, 0);
+    assert_int_equal(dlen, strlen(v));
+    assert_memory_equal(dv, v, dlen);
+    free(dv);
+
+    /* The same from a scope without its prepared lookups (each name
+     * compared with each entry, the masking rule found from the name). */
+    cg_scope_t raw = s;
+    raw.prepared = 0;
+    raw.field_bits = raw.mask_bits = raw.data_field_bits = raw.data_mask_bits = 0;
+    memset(raw.mask_rule, 0, sizeof raw.mask_rule);
+    dv = render(&raw, &c->rec, 7, &dlen, &derr);
     assert_int_equal(derr, 0);
     assert_int_equal(dlen, strlen(v));
     assert_memory_equal(dv, v, dlen);
