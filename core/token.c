@@ -395,7 +395,7 @@ int cg_token_open_cached(cg_token_cache_t *tc, const cg_keyring_t *ring, const c
   uint8_t bin[BIN_MAX], plain[CLAIMS_MAX];
   mbedtls_gcm_context own, *gcm;
   size_t n, m;
-  int id, rc;
+  int id, rc = 0;
 
   memset(out, 0, sizeof *out);
   if (len > CG_TOKEN_TEXT_MAX)
@@ -415,10 +415,8 @@ int cg_token_open_cached(cg_token_cache_t *tc, const cg_keyring_t *ring, const c
   /* The thread's keyed context, or one for this call: mbedtls_gcm_auth_decrypt
    * writes into its context, so one is never shared between threads. */
   m = n - HEAD_LEN - CG_TOKEN_GCM_TAG_LEN;
-  if (tc != NULL) {
-    if ((gcm = cache_context(tc, ring, id, &rc)) == NULL && rc == 0)
-      return cg_why_set(why, CG_ENOMEM, "no memory for a key schedule");
-  } else {
+  gcm = tc != NULL ? cache_context(tc, ring, id, &rc) : NULL;
+  if (gcm == NULL && (tc == NULL || rc == 0)) { /* (no cache, or no memory for one more) */
     mbedtls_gcm_init(gcm = &own);
     rc = mbedtls_gcm_setkey(gcm, MBEDTLS_CIPHER_ID_AES, ring->key[id], 8 * CG_TOKEN_KEY_LEN);
   }

@@ -31,6 +31,7 @@
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
+#include <mbedtls/platform_util.h>
 #include <mbedtls/sha256.h>
 #include <pthread.h>
 #include <arpa/inet.h>
@@ -1388,16 +1389,21 @@ void cg_routes_handle(cg_conn_t *c) {
   }
 }
 
+void cg_routes_runtime_changed(cg_worker_t *w) {
+  cg_token_cache_free(w->tokens);
+  w->tokens = NULL;
+}
+
 void cg_routes_worker_end(cg_worker_t *w) {
   struct worker_rng *r = w->rng;
   if (r != NULL) {
     mbedtls_ctr_drbg_free(&r->drbg);
     mbedtls_entropy_free(&r->entropy);
+    mbedtls_platform_zeroize(r, sizeof *r);
     free(r);
     w->rng = NULL;
   }
-  cg_token_cache_free(w->tokens);
-  w->tokens = NULL;
+  cg_routes_runtime_changed(w);
   struct vcache *vc = w->verify_cache;
   if (vc != NULL) {
     struct vc_entry *e, *tmp;

@@ -101,6 +101,8 @@ static void apply_state(cg_worker_t *w) {
 
   /* Taking the newest runtime here means no request of this worker still
    * holds an older one: the main thread may free it. */
+  if (atomic_load(&w->seen_gen) != rt->gen)
+    cg_routes_runtime_changed(w);
   atomic_store(&w->seen_gen, rt->gen);
   if (srv->state < CG_STATE_STOPPING)
     return;
@@ -217,6 +219,8 @@ static void *run(void *arg) {
   cg_worker_flush_log(w);
   cg_upstream_worker_free(w->srv->upstream, w);
   cg_routes_worker_end(w);
+  cg_store_reader_close(w->reader);
+  w->reader = NULL;
   return NULL;
 }
 

@@ -1028,6 +1028,67 @@ static void test_mask(void **state) {
   expect_mask("phone", "12345678", "123*5678");
   expect_mask("phone", "1234567", "1******");
   expect_mask("phone", "12", "1*");
+  /* Names that call for several rules: the phone's first, then the place's,
+   * then the name's. */
+  expect_mask("mobileAddress", "13812345678", "138****5678");
+  expect_mask("addressPhone", "13812345678", "138****5678");
+  expect_mask("birthPlaceName", "1234567890", "123456789****");
+  expect_mask("contactNameLocation", "1234567890", "123456789****");
+  expect_mask("officeName", "1234567890", "1*********");
+  expect_mask("hone", "13812345678", "138****5678");
+  expect_mask("Place", "1234567890", "123456789****");
+  /* Near misses: other rules' parts cut short, or in other cases. */
+  expect_mask("hon", "1234567890", "1234**7890");
+  expect_mask("ddres", "1234567890", "1234**7890");
+  expect_mask("place", "1234567890", "1234**7890");
+  expect_mask("name", "1234567890", "1234**7890");
+  expect_mask("Nam", "1234567890", "1234**7890");
+  expect_mask("ocatio", "1234567890", "1234**7890");
+}
+
+/* The rules as first written (one strstr each), against cg_view_mask over
+ * names made of the rules' parts, cut and joined every way. */
+static int ref_has(const char *f, const char *part) { return strstr(f, part) != NULL; }
+
+static void ref_mask(const char *field, const char *value, char *out) {
+  cg_buf_t b;
+  cg_buf_init(&b, 1 << 12);
+  const char *rule = ref_has(field, "hone") || ref_has(field, "obile") ? "phone"
+                     : ref_has(field, "ddress") || ref_has(field, "ocation") ||
+                             ref_has(field, "Place")
+                         ? "address"
+                     : ref_has(field, "Name") ? "Name"
+                                              : "other";
+  assert_int_equal(cg_view_mask(rule, value, &b), 0);
+  memcpy(out, b.base, b.len);
+  out[b.len] = '\0';
+  cg_buf_free(&b);
+}
+
+static void test_mask_rules(void **state) {
+  static const char *const parts[] = {"",      "p",     "phone", "hone",  "hon",     "mobile",
+                                      "obil",  "ddress", "addr", "ocation", "locatio", "Place",
+                                      "Plac",  "Name",  "Nam",   "N",     "certificateHolder",
+                                      "x",     "data.", "o",     "d",     "h"};
+  const size_t np = sizeof parts / sizeof parts[0];
+  char field[128], want[256];
+  int tried = 0;
+  (void)state;
+
+  for (size_t i = 0; i < np; i++)
+    for (size_t j = 0; j < np; j++)
+      for (size_t k = 0; k < np; k++) {
+        snprintf(field, sizeof field, "%s%s%s", parts[i], parts[j], parts[k]);
+        ref_mask(field, "13812345678901", want);
+        cg_buf_t b;
+        cg_buf_init(&b, 1 << 12);
+        assert_int_equal(cg_view_mask(field, "13812345678901", &b), 0);
+        if (b.len != strlen(want) || memcmp(b.base, want, b.len) != 0)
+          fail_msg("field \"%s\": \"%.*s\", not \"%s\"", field, (int)b.len, b.base, want);
+        cg_buf_free(&b);
+        tried++;
+      }
+  assert_int_equal(tried, (int)(np * np * np));
 }
 
 static void test_type_allowed(void **state) {
@@ -1161,6 +1222,7 @@ int main(void) {
       cmocka_unit_test(test_index_into_value),
       cmocka_unit_test(test_mask_empty),
       cmocka_unit_test(test_mask),
+      cmocka_unit_test(test_mask_rules),
       cmocka_unit_test(test_type_allowed),
       cmocka_unit_test(test_is_full),
       cmocka_unit_test(test_seal_status),
