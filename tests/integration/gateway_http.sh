@@ -269,7 +269,7 @@ n=$(sed -n 's/^certgw_requests_total{route="certificate",status="304"} \([0-9]*\
 ok "/metrics passes promtool check metrics and counts the $cert200 certificate answers"
 
 # Every fetch answered 200 left an audit record; the writer files them
-# within a group (40 ms) and counts them.
+# within a group (10 ms) and counts them.
 for _ in $(seq 50); do
   req metrics2 /metrics >/dev/null
   n=$(sed -n 's/^certgw_audit_records_total \([0-9]*\)$/\1/p' "$T/metrics2.b")
