@@ -32,7 +32,12 @@
 #define RINGS_MAX 1024
 #define MEMO_SLOTS 16384 /* holder HMACs remembered (direct-mapped, ~1 MB) */
 #define INDEX_MS 1000     /* the holder index is filed at most this long after its records */
-#define PEND_MAX (1u << 20) /* index entries held for that (48 MB at most): then filed at once */
+#define PEND_MAX (1u << 20) /* index entries held for that (twice 48 MB at most, waiting and
+                               being filed): then filed at once */
+#define INDEX_SLICES 50     /* groups a due batch of index entries is filed over, at most */
+#define SLICE_MIN 1024      /* entries a group files at least (a small batch: in one or few) */
+#define SLICE_MAX (PEND_MAX / INDEX_SLICES + SLICE_MIN) /* the largest slice */
+#define RUNS_MAX 512        /* sorted runs (one a group) a batch holds before it is due */
 #define MARK_PREFIX CG_AUDIT_MARK_PREFIX
 
 enum { ITEM_VERDICT, ITEM_FILL, ITEM_REVOKE, ITEM_META };
@@ -90,13 +95,27 @@ struct cg_writer {
     char code[32];
     uint8_t mac[CG_AUDIT_HOLDER_LEN];
   } *memo;
-  /* Holder index entries not filed yet (see file_index). */
+  /* Holder index entries not filed yet (see "the holder index" below):
+   * gathered in pend, each group's sorted into a run of its own; once due
+   * they move to filing, and go into the index a slice a group, merged
+   * from the runs in order. */
   struct pend {
     uint8_t holder[CG_AUDIT_HOLDER_LEN];
     uint8_t key[CG_AUDIT_KEY_LEN];
-  } *pend;
+  } *pend, *filing, *slice;
   size_t npend;
+  size_t run_at;                      /* where pend's unsorted tail (this group's) begins */
+  size_t runs[RUNS_MAX + 1];          /* pend's sorted runs: [runs[i], runs[i + 1]) */
+  int nruns;
   uint8_t pend_min[CG_AUDIT_KEY_LEN]; /* the oldest record they index */
+  struct run {
+    size_t at, end;
+  } fruns[RUNS_MAX];                  /* filing's runs, what is left of each */
+  int heap[RUNS_MAX], nheap;          /* filing's runs with entries left, by next entry */
+  size_t nfiling_left, slice_size;    /* entries of filing not in the index yet; a slice */
+  size_t nslice;                      /* entries in slice, taken from filing, not committed */
+  uint8_t filing_min[CG_AUDIT_KEY_LEN];
+  int marked;                         /* the store holds this writer's mark */
   uint64_t index_due_ms;
   int cursors_frozen; /* a group failed: feed cursors stay where the store has them */
   char mark[64];                      /* this writer's meta key while npend > 0 */
@@ -288,31 +307,21 @@ static int file_item(cg_writer_t *w, cg_store_writer_t *tx, struct item *it) {
  * index entry waits up to INDEX_MS and is filed with the others of that
  * second, sorted. Index entries land on pages all over the index, so filing
  * them with every group (WAIT_MS) rewrote most of its pages up to a hundred
- * times a second; once a second, once. While entries wait, the store's meta holds this
- * writer's mark (MARK_PREFIX and an id: the oldest record not indexed), put
- * in the same transactions as the records: after a crash the next writer to
- * start indexes the log from every mark it finds, and `certctl audit`
- * reads the log from them too, so no record is ever out of reach. */
+ * times a second; once a second, once. And not all at once: a second's
+ * entries (~100,000 at full speed) took some 30 ms to sort and put, a stall
+ * for any worker sharing the writer's core. So each group sorts its own
+ * entries (a run), and a due batch goes into the index over up to
+ * INDEX_SLICES groups (half a second), a slice each, merged from the runs
+ * in key order: each index page is still rewritten about once.
+ *
+ * While entries wait, the store's meta holds this writer's mark (MARK_PREFIX
+ * and an id: the oldest record not indexed), put in the same transactions
+ * as the records: after a crash the next writer to start indexes the log
+ * from every mark it finds, and `certctl audit` reads the log from them
+ * too, so no record is ever out of reach. */
 
 static int cmp_pend(const void *a, const void *b) {
   return memcmp(a, b, sizeof(struct pend));
-}
-
-/* Files every waiting entry in tx, sorted, and drops the mark. */
-static int file_index(cg_writer_t *w, cg_store_writer_t *tx) {
-  int err = 0;
-  if (w->npend == 0)
-    return 0;
-  qsort(w->pend, w->npend, sizeof *w->pend, cmp_pend);
-  for (size_t i = 0; i < w->npend && !err; i++)
-    err = cg_store_index_add(tx, CG_DB_AUDIT_HOLDER, w->pend[i].holder, CG_AUDIT_HOLDER_LEN,
-                             w->pend[i].key, CG_AUDIT_KEY_LEN);
-  if (err == 0) {
-    err = cg_store_del(tx, CG_DB_META, w->mark, strlen(w->mark));
-    if (err == CG_ENOTFOUND)
-      err = 0;
-  }
-  return err;
 }
 
 static int pend_add(cg_writer_t *w, cg_store_writer_t *tx, const uint8_t *holder,
@@ -328,6 +337,114 @@ static int pend_add(cg_writer_t *w, cg_store_writer_t *tx, const uint8_t *holder
   memcpy(w->pend[w->npend].key, key, CG_AUDIT_KEY_LEN);
   w->npend++;
   return 0;
+}
+
+/* Sorts this group's entries into a run of their own. */
+static void close_run(cg_writer_t *w) {
+  if (w->npend == w->run_at || w->nruns == RUNS_MAX)
+    return; /* (with RUNS_MAX runs the batch is due: the last run grows) */
+  qsort(w->pend + w->run_at, w->npend - w->run_at, sizeof *w->pend, cmp_pend);
+  w->runs[w->nruns++] = w->run_at;
+  w->runs[w->nruns] = w->run_at = w->npend;
+}
+
+/* Heap of filing's runs, the run whose next entry is least on top. */
+static int run_less(const cg_writer_t *w, int a, int b) {
+  return cmp_pend(&w->filing[w->fruns[a].at], &w->filing[w->fruns[b].at]) < 0;
+}
+
+static void heap_down(cg_writer_t *w, int i) {
+  for (;;) {
+    int l = 2 * i + 1, r = l + 1, m = i;
+    if (l < w->nheap && run_less(w, w->heap[l], w->heap[m]))
+      m = l;
+    if (r < w->nheap && run_less(w, w->heap[r], w->heap[m]))
+      m = r;
+    if (m == i)
+      return;
+    int t = w->heap[i];
+    w->heap[i] = w->heap[m];
+    w->heap[m] = t;
+    i = m;
+  }
+}
+
+/* The batch in pend is due: it becomes filing (the arrays swap). */
+static void start_filing(cg_writer_t *w) {
+  struct pend *t = w->pend;
+  close_run(w);
+  if (w->nruns == RUNS_MAX && w->run_at < w->npend) {
+    /* The last run took what came after it: sorted again, whole. */
+    size_t at = w->runs[RUNS_MAX - 1];
+    qsort(w->pend + at, w->npend - at, sizeof *w->pend, cmp_pend);
+    w->runs[RUNS_MAX] = w->npend;
+  }
+  w->nheap = 0;
+  for (int i = 0; i < w->nruns; i++) {
+    w->fruns[i] = (struct run){w->runs[i], w->runs[i + 1]};
+    w->heap[w->nheap++] = i;
+  }
+  for (int i = w->nheap / 2 - 1; i >= 0; i--)
+    heap_down(w, i);
+  w->nfiling_left = w->npend;
+  w->slice_size = w->npend / INDEX_SLICES + 1 < SLICE_MIN ? SLICE_MIN : w->npend / INDEX_SLICES + 1;
+  memcpy(w->filing_min, w->pend_min, CG_AUDIT_KEY_LEN);
+  w->pend = w->filing;
+  w->filing = t;
+  w->npend = w->run_at = 0;
+  w->nruns = 0;
+  w->runs[0] = 0;
+}
+
+/* Puts the next slice of filing into the index: at most max entries, in
+ * key order. A slice whose group failed is put again, whole, by the next. */
+static int file_slice(cg_writer_t *w, cg_store_writer_t *tx, size_t max) {
+  int err = 0;
+  if (w->nslice == 0) {
+    while (w->nslice < max && w->nheap > 0) {
+      int top = w->heap[0];
+      w->slice[w->nslice++] = w->filing[w->fruns[top].at++];
+      if (w->fruns[top].at == w->fruns[top].end)
+        w->heap[0] = w->heap[--w->nheap];
+      heap_down(w, 0);
+    }
+  }
+  for (size_t i = 0; i < w->nslice && !err; i++)
+    err = cg_store_index_add(tx, CG_DB_AUDIT_HOLDER, w->slice[i].holder, CG_AUDIT_HOLDER_LEN,
+                             w->slice[i].key, CG_AUDIT_KEY_LEN);
+  return err;
+}
+
+/* After a group committed: its slice is in the index. */
+static void slice_filed(cg_writer_t *w) {
+  w->nfiling_left -= w->nslice;
+  w->nslice = 0;
+}
+
+/* Puts or drops the mark, as entries wait or not. */
+static int update_mark(cg_writer_t *w, cg_store_writer_t *tx) {
+  const uint8_t *min = NULL;
+  int err;
+  if (w->nfiling_left > 0)
+    min = w->filing_min;
+  if (w->npend > 0 && (min == NULL || memcmp(w->pend_min, min, CG_AUDIT_KEY_LEN) < 0))
+    min = w->pend_min;
+  if (min != NULL)
+    return cg_store_put(tx, CG_DB_META, w->mark, strlen(w->mark), min, CG_AUDIT_KEY_LEN);
+  if (!w->marked)
+    return 0;
+  err = cg_store_del(tx, CG_DB_META, w->mark, strlen(w->mark));
+  return err == CG_ENOTFOUND ? 0 : err;
+}
+
+/* Files every entry of pend in tx, sorted (recovery at start). */
+static int file_all(cg_writer_t *w, cg_store_writer_t *tx) {
+  int err = 0;
+  qsort(w->pend, w->npend, sizeof *w->pend, cmp_pend);
+  for (size_t i = 0; i < w->npend && !err; i++)
+    err = cg_store_index_add(tx, CG_DB_AUDIT_HOLDER, w->pend[i].holder, CG_AUDIT_HOLDER_LEN,
+                             w->pend[i].key, CG_AUDIT_KEY_LEN);
+  return err;
 }
 
 struct marks {
@@ -385,7 +502,7 @@ static void recover_index(cg_writer_t *w) {
     w->npend = 0;
     return;
   }
-  int err = file_index(w, tx);
+  int err = file_all(w, tx);
   for (int i = 0; i < m.n && !err && !full; i++) {
     err = cg_store_del(tx, CG_DB_META, m.key[i], strlen(m.key[i]));
     if (err == CG_ENOTFOUND)
@@ -437,7 +554,7 @@ static int file_audit(cg_writer_t *w, cg_store_writer_t *tx, uint8_t *p, uint32_
                                len - 2 - code_len)) != 0)
     return err;
   /* Holders are looked up among millions of records: indexed, in batches
-   * (file_index). A venue's records are for supervision, read by walking
+   * (pend_add). A venue's records are for supervision, read by walking
    * the log in time order, which spares one index write per use. */
   if (memcmp(holder, none, CG_AUDIT_HOLDER_LEN) == 0)
     return 0;
@@ -510,16 +627,31 @@ static void file_group(cg_writer_t *w, struct item *batch, int stopping) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   uint64_t ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
-  int index_now = w->npend > 0 && (ms >= w->index_due_ms || w->npend >= PEND_MAX / 2 || stopping);
-  if (err == 0 && index_now)
-    err = file_index(w, tx);
-  else if (err == 0 && w->npend > 0) /* the records are in, their index entries wait: say so */
-    err = cg_store_put(tx, CG_DB_META, w->mark, strlen(w->mark), w->pend_min, CG_AUDIT_KEY_LEN);
+  if (err == 0 && w->pend != NULL) {
+    close_run(w);
+    /* A batch due (and none being filed): it starts going in. Stopping,
+     * everything goes in now, what is being filed and what waits. */
+    do {
+      if (w->nfiling_left == 0 && w->npend > 0 &&
+          (ms >= w->index_due_ms || w->npend >= PEND_MAX / 2 || w->nruns == RUNS_MAX ||
+           stopping)) {
+        start_filing(w);
+        w->index_due_ms = ms + INDEX_MS;
+      }
+      if (w->nfiling_left > 0) {
+        err = file_slice(w, tx, stopping ? SLICE_MAX : w->slice_size);
+        if (err == 0 && stopping)
+          slice_filed(w); /* (committed below with the rest, or all lost together) */
+      }
+    } while (err == 0 && stopping && (w->nfiling_left > 0 || w->npend > 0));
+    /* The records are in; say whether index entries still wait. */
+    if (err == 0)
+      err = update_mark(w, tx);
+  }
   if (err == 0 && (err = cg_store_write_commit(tx)) == 0) {
-    if (index_now) {
-      w->npend = 0;
-      w->index_due_ms = ms + INDEX_MS;
-    }
+    if (w->nslice > 0)
+      slice_filed(w);
+    w->marked = w->nfiling_left > 0 || w->npend > 0;
     atomic_fetch_add(&w->stats.audits, na);
     atomic_fetch_add(&w->stats.commits, 1);
   } else {
@@ -568,7 +700,7 @@ static void *run(void *arg) {
     w->queued = 0;
     stop = w->stopping;
     pthread_mutex_unlock(&w->mu);
-    if (batch != NULL || rings_waiting(w) || (stop && w->npend > 0)) {
+    if (batch != NULL || rings_waiting(w) || w->nfiling_left > 0 || (stop && w->npend > 0)) {
       for (int i = 0; i < w->nrings; i++)
         atomic_store(&w->rings[i].nudged, 0);
       file_group(w, batch, stop);
@@ -600,7 +732,16 @@ int cg_writer_start(cg_writer_t **out, cg_store_t *store, const uint8_t audit_ke
   }
   w->nrings = rings;
   w->memo = calloc(MEMO_SLOTS, sizeof *w->memo); /* without it, every record gets its HMAC */
-  w->pend = malloc(PEND_MAX * sizeof *w->pend);   /* without it, entries are filed at once */
+  /* Without these, entries are filed at once. */
+  w->pend = malloc(PEND_MAX * sizeof *w->pend);
+  w->filing = malloc(PEND_MAX * sizeof *w->filing);
+  w->slice = malloc(SLICE_MAX * sizeof *w->slice);
+  if (w->pend == NULL || w->filing == NULL || w->slice == NULL) {
+    free(w->pend);
+    free(w->filing);
+    free(w->slice);
+    w->pend = w->filing = w->slice = NULL;
+  }
   for (int i = 0; i < rings; i++) {
     if ((w->rings[i].buf = malloc(RING_BYTES)) == NULL)
       return CG_ENOMEM; /* at start: the process exits */
@@ -643,6 +784,8 @@ void cg_writer_stop(cg_writer_t *w) {
   free(w->rings);
   free(w->memo);
   free(w->pend);
+  free(w->filing);
+  free(w->slice);
   free(w);
 }
 
