@@ -24,16 +24,6 @@ strip_upstream "$T/d/certgw.conf"
 CONF=$T/d/certgw.conf
 sed -i '/^\[server\]/a drain_delay = 0\ndrain_timeout = 5000' "$CONF"
 
-start_gw() {
-  "$BIN/certgw" -c "$CONF" --workers 1 >>"$T/gw.out" 2>>"$T/gw.err" &
-  GW=$!
-  for _ in $(seq 100); do
-    [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$URL/healthz" || true) == 200 ]] && return 0
-    kill -0 "$GW" 2>/dev/null || { cat "$T/gw.err" >&2; fail "certgw exited at start"; }
-    sleep 0.05
-  done
-  fail "certgw did not answer /healthz within 5 s"
-}
 stop_gw() {
   kill -TERM "$GW"
   local rc=0
@@ -81,7 +71,7 @@ compare() {
   echo "$total"
 }
 
-start_gw
+start_gw 1
 load 120000
 sleep 0.5 # the last group committed
 total=$(compare "while serving")
@@ -94,7 +84,7 @@ ok "after SIGTERM: the same ($total records), no mark left to read the log from"
 
 # A kill -9 in the middle of a load: what was not indexed is found through
 # the marks; at the next start the writer indexes it and drops them.
-start_gw
+start_gw 1
 load 1000000 &
 LOADER=$!
 sleep 2.5
@@ -105,7 +95,7 @@ after=$(compare "after kill -9")
 ((after > total)) || fail "after kill -9: $after records, not more than the $total before the load"
 ok "after kill -9 in the middle of a load: each holder's records through the index and the marks are those in the log ($after)"
 
-start_gw
+start_gw 1
 # (The writer recovers as it starts, beside the workers that already serve.)
 for _ in $(seq 200); do
   grep -q "audit index entries recovered" "$T/gw.err" && break

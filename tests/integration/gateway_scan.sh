@@ -38,16 +38,6 @@ wait_log() { # wait_log PATTERN N: at most 5 s until PATTERN is on N lines of ce
   cat "$T/gw.err" >&2
   fail "certgw did not log \"$1\" ($2 times)"
 }
-start_gw() {
-  "$BIN/certgw" -c "$CONF" --workers 2 >>"$T/gw.out" 2>>"$T/gw.err" &
-  GW=$!
-  for _ in $(seq 100); do
-    [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$URL/healthz" || true) == 200 ]] && return 0
-    kill -0 "$GW" 2>/dev/null || { cat "$T/gw.err" >&2; fail "certgw exited at start"; }
-    sleep 0.05
-  done
-  fail "certgw did not answer /healthz within 5 s"
-}
 reloads=0
 reload() { # SIGHUP and wait until it is taken up
   reloads=$((reloads + 1))

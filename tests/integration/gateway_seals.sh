@@ -48,16 +48,6 @@ post() {
   curl -s -o "$T/body" -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $1" \
     -H 'Content-Type: application/json' --data-binary "@$2" "$URL/v1/verify" || true
 }
-start_gw() {
-  "$BIN/certgw" -c "$CONF" --workers 2 >>"$T/gw.out" 2>>"$T/gw.err" &
-  GW=$!
-  for _ in $(seq 100); do
-    [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$URL/healthz") == 200 ]] && return 0
-    kill -0 "$GW" 2>/dev/null || { cat "$T/gw.err" >&2; fail "certgw exited at start"; }
-    sleep 0.05
-  done
-  fail "certgw did not answer /healthz within 5 s"
-}
 # hup_wait METRIC OLD: SIGHUP certgw and wait (at most 5 s) until METRIC is not OLD.
 hup_wait() {
   kill -HUP "$GW"

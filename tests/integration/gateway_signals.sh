@@ -67,16 +67,6 @@ req() {
   line=${line#HTTP/1.1 }
   echo "${line%% *}"
 }
-start_gw() {
-  "$BIN/certgw" -c "$CONF" --workers 2 >>"$T/gw.out" 2>>"$T/gw.err" &
-  GW=$!
-  for _ in $(seq 100); do
-    [[ $(code "$URL/healthz") == 200 ]] && return 0
-    kill -0 "$GW" 2>/dev/null || { cat "$T/gw.err" >&2; fail "certgw exited at start"; }
-    sleep 0.05
-  done
-  fail "certgw did not answer /healthz within 5 s"
-}
 
 "$BIN/certctl" demo "$T/d" --count 500 --port "$PORT" >"$T/out" 2>&1 || { cat "$T/out"; fail "demo"; }
 CONF=$T/d/certgw.conf

@@ -29,6 +29,19 @@ free_port() {
   TAKEN_PORTS="${TAKEN_PORTS:-} $p"
   echo "$p"
 }
+# start_gw [WORKERS]: starts certgw on $CONF with WORKERS workers (default
+# 2), appending its output to $T/gw.out and $T/gw.err, its pid in $GW; waits
+# (5 s at most) until $URL/healthz answers 200.
+start_gw() {
+  "$BIN/certgw" -c "$CONF" --workers "${1:-2}" >>"$T/gw.out" 2>>"$T/gw.err" &
+  GW=$!
+  for _ in $(seq 100); do
+    [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$URL/healthz" || true) == 200 ]] && return 0
+    kill -0 "$GW" 2>/dev/null || { cat "$T/gw.err" >&2; fail "certgw exited at start"; }
+    sleep 0.05
+  done
+  fail "certgw did not answer /healthz within 5 s"
+}
 # strip_upstream CONF: removes the [upstream…] sections certctl demo writes,
 # for tests of the local store alone (a miss is then a plain 404 instead of
 # a question to platforms that nobody started).
