@@ -9,6 +9,7 @@
  */
 #include "gateway/writer.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -115,7 +116,10 @@ struct cg_writer {
   size_t nfiling_left, slice_size;    /* entries of filing not in the index yet; a slice */
   size_t nslice;                      /* entries in slice, taken from filing, not committed */
   uint8_t filing_min[CG_AUDIT_KEY_LEN];
+  struct pend last_merged;            /* the last entry the merge gave (order check) */
+  size_t nmerged;                     /* entries the merge gave of this batch */
   int marked;                         /* the store holds this writer's mark */
+  int mark_frozen;                    /* a stopping group failed: the mark stays as stored */
   uint64_t index_due_ms;
   int cursors_frozen; /* a group failed: feed cursors stay where the store has them */
   char mark[64];                      /* this writer's meta key while npend > 0 */
@@ -369,9 +373,10 @@ static void heap_down(cg_writer_t *w, int i) {
   }
 }
 
-/* The batch in pend is due: it becomes filing (the arrays swap). */
+/* The batch in pend is due: it becomes filing (the arrays swap), its runs
+ * the heap's. */
 static void start_filing(cg_writer_t *w) {
-  struct pend *t = w->pend;
+  struct pend *t = w->filing;
   close_run(w);
   if (w->nruns == RUNS_MAX && w->run_at < w->npend) {
     /* The last run took what came after it: sorted again, whole. */
@@ -379,6 +384,8 @@ static void start_filing(cg_writer_t *w) {
     qsort(w->pend + at, w->npend - at, sizeof *w->pend, cmp_pend);
     w->runs[RUNS_MAX] = w->npend;
   }
+  w->filing = w->pend; /* (before the heap is built: it compares filing's entries) */
+  w->pend = t;
   w->nheap = 0;
   for (int i = 0; i < w->nruns; i++) {
     w->fruns[i] = (struct run){w->runs[i], w->runs[i + 1]};
@@ -388,9 +395,8 @@ static void start_filing(cg_writer_t *w) {
     heap_down(w, i);
   w->nfiling_left = w->npend;
   w->slice_size = w->npend / INDEX_SLICES + 1 < SLICE_MIN ? SLICE_MIN : w->npend / INDEX_SLICES + 1;
+  w->nmerged = 0;
   memcpy(w->filing_min, w->pend_min, CG_AUDIT_KEY_LEN);
-  w->pend = w->filing;
-  w->filing = t;
   w->npend = w->run_at = 0;
   w->nruns = 0;
   w->runs[0] = 0;
@@ -403,6 +409,10 @@ static int file_slice(cg_writer_t *w, cg_store_writer_t *tx, size_t max) {
   if (w->nslice == 0) {
     while (w->nslice < max && w->nheap > 0) {
       int top = w->heap[0];
+      /* The merge gives the batch in key order (what the slices are for). */
+      assert(w->nmerged == 0 || cmp_pend(&w->last_merged, &w->filing[w->fruns[top].at]) <= 0);
+      w->last_merged = w->filing[w->fruns[top].at];
+      w->nmerged++;
       w->slice[w->nslice++] = w->filing[w->fruns[top].at++];
       if (w->fruns[top].at == w->fruns[top].end)
         w->heap[0] = w->heap[--w->nheap];
@@ -421,14 +431,21 @@ static void slice_filed(cg_writer_t *w) {
   w->nslice = 0;
 }
 
-/* Puts or drops the mark, as entries wait or not. */
-static int update_mark(cg_writer_t *w, cg_store_writer_t *tx) {
+/* Puts or drops the mark, as entries still wait once this group's slice
+ * is in or not; *marked says which, for when the group is committed. Once
+ * a group that was stopping failed, the mark stays as stored: entries it
+ * had taken are no longer held anywhere but under that mark. */
+static int update_mark(cg_writer_t *w, cg_store_writer_t *tx, int *marked) {
   const uint8_t *min = NULL;
   int err;
-  if (w->nfiling_left > 0)
+  *marked = w->marked;
+  if (w->mark_frozen)
+    return 0;
+  if (w->nfiling_left - w->nslice > 0)
     min = w->filing_min;
   if (w->npend > 0 && (min == NULL || memcmp(w->pend_min, min, CG_AUDIT_KEY_LEN) < 0))
     min = w->pend_min;
+  *marked = min != NULL;
   if (min != NULL)
     return cg_store_put(tx, CG_DB_META, w->mark, strlen(w->mark), min, CG_AUDIT_KEY_LEN);
   if (!w->marked)
@@ -610,7 +627,7 @@ static void file_group(cg_writer_t *w, struct item *batch, int stopping) {
   uint64_t heads[RINGS_MAX];
   cg_store_writer_t *tx;
   uint64_t na = 0, nother = 0;
-  int err;
+  int err, marked = w->marked;
 
   for (int i = 0; i < w->nrings; i++)
     heads[i] = atomic_load_explicit(&w->rings[i].head, memory_order_acquire);
@@ -646,12 +663,12 @@ static void file_group(cg_writer_t *w, struct item *batch, int stopping) {
     } while (err == 0 && stopping && (w->nfiling_left > 0 || w->npend > 0));
     /* The records are in; say whether index entries still wait. */
     if (err == 0)
-      err = update_mark(w, tx);
+      err = update_mark(w, tx, &marked);
   }
   if (err == 0 && (err = cg_store_write_commit(tx)) == 0) {
     if (w->nslice > 0)
       slice_filed(w);
-    w->marked = w->nfiling_left > 0 || w->npend > 0;
+    w->marked = marked;
     atomic_fetch_add(&w->stats.audits, na);
     atomic_fetch_add(&w->stats.commits, 1);
   } else {
@@ -661,6 +678,8 @@ static void file_group(cg_writer_t *w, struct item *batch, int stopping) {
               (unsigned long long)na, (unsigned long long)nother, cg_strerror(err));
     }
     atomic_fetch_add(&w->stats.failures, 1);
+    if (stopping)
+      w->mark_frozen = 1; /* (its slices were let go before the commit) */
     if (batch != NULL && !w->cursors_frozen) {
       w->cursors_frozen = 1;
       fprintf(stderr, "certgw: writer: feed cursors stay as stored until the next start\n");
@@ -700,7 +719,13 @@ static void *run(void *arg) {
     w->queued = 0;
     stop = w->stopping;
     pthread_mutex_unlock(&w->mu);
-    if (batch != NULL || rings_waiting(w) || w->nfiling_left > 0 || (stop && w->npend > 0)) {
+    struct timespec mono;
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    uint64_t now_ms = (uint64_t)mono.tv_sec * 1000 + (uint64_t)mono.tv_nsec / 1000000;
+    /* (Index entries due or being filed need groups even when no record
+     * comes: otherwise they would wait for the next use.) */
+    if (batch != NULL || rings_waiting(w) || w->nfiling_left > 0 ||
+        (w->npend > 0 && (stop || now_ms >= w->index_due_ms))) {
       for (int i = 0; i < w->nrings; i++)
         atomic_store(&w->rings[i].nudged, 0);
       file_group(w, batch, stop);
@@ -721,6 +746,20 @@ static void *run(void *arg) {
     }
   }
   return NULL;
+}
+
+static void writer_free(cg_writer_t *w) {
+  cg_audit_hmac_free(w->hmac);
+  for (int i = 0; i < w->nrings; i++) {
+    free(w->rings[i].buf);
+    cg_buf_free(&w->rings[i].pack);
+  }
+  free(w->rings);
+  free(w->memo);
+  free(w->pend);
+  free(w->filing);
+  free(w->slice);
+  free(w);
 }
 
 int cg_writer_start(cg_writer_t **out, cg_store_t *store, const uint8_t audit_key[32], int rings) {
@@ -760,7 +799,7 @@ int cg_writer_start(cg_writer_t **out, cg_store_t *store, const uint8_t audit_ke
   pthread_cond_init(&w->cv, NULL);
   pthread_cond_init(&w->room, NULL);
   if (pthread_create(&w->thread, NULL, run, w) != 0) {
-    free(w);
+    writer_free(w);
     return CG_EINTERNAL;
   }
   *out = w;
@@ -776,17 +815,7 @@ void cg_writer_stop(cg_writer_t *w) {
   pthread_cond_broadcast(&w->room);
   pthread_mutex_unlock(&w->mu);
   pthread_join(w->thread, NULL);
-  cg_audit_hmac_free(w->hmac);
-  for (int i = 0; i < w->nrings; i++) {
-    free(w->rings[i].buf);
-    cg_buf_free(&w->rings[i].pack);
-  }
-  free(w->rings);
-  free(w->memo);
-  free(w->pend);
-  free(w->filing);
-  free(w->slice);
-  free(w);
+  writer_free(w);
 }
 
 int cg_writer_metrics(cg_writer_t *w, cg_buf_t *out) {

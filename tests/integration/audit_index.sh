@@ -4,8 +4,9 @@
 # batches of index entries, each filed in slices over the groups after it —
 # `certctl audit --holder` finds exactly the records of each holder that the
 # log holds (counted through `--venue`, which walks the log); while certgw
-# serves, after SIGTERM (nothing left waiting), and after a kill -9 in the
-# middle of the load and a restart (the marks name what was not indexed).
+# serves, when idle (no mark left), after a SIGTERM straight after a load
+# (nothing left waiting), and after a kill -9 in the middle of a load and a
+# restart (the marks name what was not indexed, and go once it is).
 source "$(dirname "$0")/lib.sh"
 export LC_ALL=C.UTF-8
 
@@ -71,6 +72,9 @@ compare() {
   echo "$total"
 }
 
+# marks: how many writers' marks (entries not indexed yet) the store holds.
+marks() { mdb_dump -p -s meta "$T/d/data" | grep -a -c '^ audit\.unindexed\.' || true; }
+
 start_gw 1
 load 120000
 sleep 0.5 # the last group committed
@@ -78,9 +82,18 @@ total=$(compare "while serving")
 ((total >= 120000)) || fail "while serving: $total records of 120000 fetches found"
 ok "while serving, after 120,000 fetches of 30 holders' certificates: each holder's records through the index are those in the log ($total)"
 
+# Idle for longer than a batch waits: every entry goes in, the mark goes.
+sleep 2
+[[ $(marks) == 0 ]] || fail "idle for 2 s: $(marks) marks left in the store"
+ok "idle for 2 s: every index entry filed, no mark left"
+
+# SIGTERM straight after a load, a batch half filed: all of it goes in.
+load 60000
 stop_gw
+[[ $(marks) == 0 ]] || fail "after SIGTERM: $(marks) marks left in the store"
 total=$(compare "after SIGTERM")
-ok "after SIGTERM: the same ($total records), no mark left to read the log from"
+((total >= 180000)) || fail "after SIGTERM: $total records of 180000 fetches found"
+ok "SIGTERM straight after 60,000 more fetches: no mark left, every holder's records through the index alone ($total)"
 
 # A kill -9 in the middle of a load: what was not indexed is found through
 # the marks; at the next start the writer indexes it and drops them.
@@ -91,6 +104,7 @@ sleep 2.5
 { kill -KILL "$GW" && wait "$GW"; } 2>/dev/null || true
 GW=
 wait "$LOADER" 2>/dev/null || true # (its connections were cut: certbench may say so)
+[[ $(marks) == 1 ]] || fail "after kill -9 in the middle of a load: $(marks) marks, not 1"
 after=$(compare "after kill -9")
 ((after > total)) || fail "after kill -9: $after records, not more than the $total before the load"
 ok "after kill -9 in the middle of a load: each holder's records through the index and the marks are those in the log ($after)"
@@ -103,6 +117,7 @@ for _ in $(seq 200); do
 done
 grep -q "audit index entries recovered" "$T/gw.err" || { cat "$T/gw.err" >&2; fail "no index entries recovered within 10 s of the restart"; }
 stop_gw
+[[ $(marks) == 0 ]] || fail "after the restart and SIGTERM: $(marks) marks left"
 again=$(compare "after the restart")
 [[ $again == "$after" ]] || fail "after the restart: $again records, not $after"
 ok "restarted and stopped: the marks' entries indexed, every record found ($again)"
