@@ -32,7 +32,8 @@
                                   requests are refused rather than left unrecorded */
 #define RINGS_MAX 1024
 #define MEMO_SLOTS 16384 /* holder HMACs remembered (direct-mapped, ~1 MB) */
-#define INDEX_MS 1000     /* the holder index is filed at most this long after its records */
+#define INDEX_MS 1000     /* a batch of holder index entries is due this long after the last
+                             began; it goes in over up to INDEX_SLICES groups more */
 #define PEND_MAX (1u << 20) /* index entries held for that (twice 48 MB at most, waiting and
                                being filed): then filed at once */
 #define INDEX_SLICES 50     /* groups a due batch of index entries is filed over, at most */
