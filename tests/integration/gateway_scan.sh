@@ -443,6 +443,29 @@ expect 401 invalid_code "a code whose key was removed from the ring"
 scan "$DKEY" "$NEW" "it rotation still"
 expect 200 "" "key 3's code after key $OLD_KID was removed"
 ok "key $OLD_KID removed (SIGHUP): its code 401 invalid_code; key 3's still 200"
+# Step 4: key id 3 given other key material (a reissued key, or an operator's
+# slip): each worker keeps keyed contexts per key id, and none may outlive
+# the ring it came from. Scans on new connections reach both workers: first
+# each opens key 3's code (its context keyed), then, after the reload, codes
+# under the new material open and those under the old one no longer do.
+for i in 1 2 3 4 5 6; do
+  scan "$DKEY" "$NEW" "it same id warm $i"
+  expect 200 "" "key 3's code before its material changes ($i)"
+done
+K4=$(newkey)
+sed -i "s/^3 $K3 mint$/3 $K4 mint/" "$T/d/keyring"
+grep -q "^3 $K4 mint$" "$T/d/keyring" || fail "could not give key id 3 new material"
+reload
+NEW4=$(mint --holder "$H")
+[[ $(kid_of "$NEW4") == 3 ]] || fail "the code under the new material has key id $(kid_of "$NEW4"), not 3"
+for i in 1 2 3 4 5 6; do
+  scan "$DKEY" "$NEW4" "it same id new $i"
+  expect 200 "" "a code under key id 3's new material ($i)"
+  scan "$DKEY" "$NEW" "it same id old $i"
+  expect 401 invalid_code "a code under key id 3's old material ($i)"
+done
+ok "key id 3 given new material (SIGHUP): its new codes 200 and its old ones 401 invalid_code on 6 connections each"
+NEW=$NEW4
 
 # An expired code: minted for 1 s; with the default skew of 30 s it still
 # opens 2 s later; with [token] skew = 0 (SIGHUP) it is 410.
