@@ -431,9 +431,14 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n) {
     c->in_value = 0;
     c->value_parts = 0;
   }
-  size_t room = sizeof c->field - c->field_len;
-  memcpy(c->field + c->field_len, at, n < room ? n : room);
-  c->field_len += n; /* past the buffer: a name we do not look at */
+  /* A name longer than the buffer is one we do not look at: its length
+   * counts on, its bytes past the buffer are dropped (a name that comes in
+   * several parts may have passed the end already). */
+  if (c->field_len < sizeof c->field) {
+    size_t room = sizeof c->field - c->field_len;
+    memcpy(c->field + c->field_len, at, n < room ? n : room);
+  }
+  c->field_len += n;
   return 0;
 }
 
