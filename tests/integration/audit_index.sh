@@ -10,19 +10,7 @@
 source "$(dirname "$0")/lib.sh"
 export LC_ALL=C.UTF-8
 
-GW=
-cleanup() {
-  { [[ -n $GW ]] && kill -KILL "$GW" && wait "$GW" || true; } 2>/dev/null
-  rm -rf "$T"
-}
-trap cleanup EXIT
-
-PORT=$(free_port $((26000 + $$ % 2000)))
-URL=http://127.0.0.1:$PORT
-
-"$BIN/certctl" demo "$T/d" --count 2000 --port "$PORT" >"$T/out" 2>&1 || { cat "$T/out"; fail "demo"; }
-strip_upstream "$T/d/certgw.conf"
-CONF=$T/d/certgw.conf
+local_demo 2000 $((26000 + $$ % 2000))
 sed -i '/^\[server\]/a drain_delay = 0\ndrain_timeout = 5000' "$CONF"
 
 stop_gw() {

@@ -29,6 +29,19 @@ free_port() {
   TAKEN_PORTS="${TAKEN_PORTS:-} $p"
   echo "$p"
 }
+# local_demo COUNT PORT_FROM: a demo deployment of COUNT certificates in
+# $T/d serving the local store alone (no upstream tiers), on a free port
+# from PORT_FROM on: sets PORT, URL and CONF; certgw started with start_gw
+# (its pid in GW) is killed when the test exits, whatever happens.
+local_demo() {
+  GW=
+  trap '{ [[ -n $GW ]] && kill -KILL "$GW" && wait "$GW" || true; } 2>/dev/null; rm -rf "$T"' EXIT
+  PORT=$(free_port "$2")
+  URL=http://127.0.0.1:$PORT
+  "$BIN/certctl" demo "$T/d" --count "$1" --port "$PORT" >"$T/out" 2>&1 || { cat "$T/out"; fail "certctl demo"; }
+  strip_upstream "$T/d/certgw.conf"
+  CONF=$T/d/certgw.conf
+}
 # start_gw [WORKERS]: starts certgw on $CONF with WORKERS workers (default
 # 2), appending its output to $T/gw.out and $T/gw.err, its pid in $GW; waits
 # (5 s at most) until $URL/healthz answers 200.
