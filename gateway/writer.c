@@ -117,8 +117,8 @@ struct cg_writer {
   size_t nfiling_left, slice_size;    /* entries of filing not in the index yet; a slice */
   size_t nslice;                      /* entries in slice, taken from filing, not committed */
   uint8_t filing_min[CG_AUDIT_KEY_LEN];
-  struct pend last_merged;            /* the last entry the merge gave (order check) */
-  size_t nmerged;                     /* entries the merge gave of this batch */
+  struct pend last_merged;            /* the last entry the merge gave (order check, */
+  size_t nmerged;                     /* Debug builds), and how many of this batch */
   int marked;                         /* the store holds this writer's mark */
   int mark_frozen;                    /* a stopping group failed: the mark stays as stored */
   uint64_t index_due_ms;
@@ -410,10 +410,12 @@ static int file_slice(cg_writer_t *w, cg_store_writer_t *tx, size_t max) {
   if (w->nslice == 0) {
     while (w->nslice < max && w->nheap > 0) {
       int top = w->heap[0];
+#ifndef NDEBUG
       /* The merge gives the batch in key order (what the slices are for). */
       assert(w->nmerged == 0 || cmp_pend(&w->last_merged, &w->filing[w->fruns[top].at]) <= 0);
       w->last_merged = w->filing[w->fruns[top].at];
       w->nmerged++;
+#endif
       w->slice[w->nslice++] = w->filing[w->fruns[top].at++];
       if (w->fruns[top].at == w->fruns[top].end)
         w->heap[0] = w->heap[--w->nheap];

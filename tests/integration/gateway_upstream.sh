@@ -210,6 +210,15 @@ stop_sim() {
   unset "SIMPID[$1]"
 }
 # start_gw CONF: certgw (2 workers) on 127.0.0.1:$P, waiting for /healthz.
+# log_wait PATTERN: up to 5 s for PATTERN on a line of certgw's log (the
+# caller checks it is there).
+log_wait() {
+  local i
+  for ((i = 0; i < 50; i++)); do
+    grep -q "$1" "$T/certgw.log" && return 0
+    sleep 0.1
+  done
+}
 start_gw() {
   local i
   GWCONF=$1
@@ -674,10 +683,7 @@ s=$(fetch rot1 "$ID")
 [[ $s == 503 ]] || fail "city with a new token, certgw with the old: want 503, got $(what rot1)"
 conf_set "$D/rotate.conf" "upstream city" token "$NEWTOKEN"
 kill -HUP "$GWPID"
-for ((i = 0; i < 50; i++)); do
-  grep -q "SIGHUP: new credentials or purpose for 1 upstream platform\$" "$T/certgw.log" && break
-  sleep 0.1
-done
+log_wait "SIGHUP: new credentials or purpose for 1 upstream platform\$"
 grep -q "SIGHUP: new credentials or purpose for 1 upstream platform\$" "$T/certgw.log" ||
   { tail -5 "$T/certgw.log" >&2; fail "SIGHUP with a new city token: no 'new credentials' line"; }
 pick city
@@ -690,10 +696,7 @@ kill -0 "$GWPID" || fail "certgw is gone after SIGHUP"
 conf_set "$D/rotate.conf" "upstream city" url "http://127.0.0.1:$DEAD"
 conf_set "$D/rotate.conf" "upstream city" token "not-$NEWTOKEN"
 kill -HUP "$GWPID"
-for ((i = 0; i < 50; i++)); do
-  grep -q "SIGHUP: the upstream tiers, their addresses or TLS settings changed" "$T/certgw.log" && break
-  sleep 0.1
-done
+log_wait "SIGHUP: the upstream tiers, their addresses or TLS settings changed"
 grep -q "SIGHUP: the upstream tiers, their addresses or TLS settings changed" "$T/certgw.log" ||
   fail "SIGHUP with a new city url: not reported as taking effect at the next start"
 pick city

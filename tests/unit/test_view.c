@@ -416,6 +416,16 @@ static void check_cert(const cert_t *c, const char *label) {
 
 /* ---- the certificates ---------------------------------------------------- */
 
+/* check_cert on each of specs[0..n), every one of which has a member index. */
+static void check_indexed(const spec_t *specs, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    cert_t *c = cert_new(&specs[i]);
+    assert_true(c->rec.index != NULL);
+    check_cert(c, specs[i].label);
+    cert_free(c);
+  }
+}
+
 static void test_views_plain(void **state) {
   (void)state;
   static const spec_t specs[] = {
@@ -442,12 +452,7 @@ static void test_views_plain(void **state) {
        "\"phone\":\":,{\"}",
        ",\"aaExtra\":\"},{\",\"zzText\":\":\"", NULL, NULL},
   };
-  for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
-    cert_t *c = cert_new(&specs[i]);
-    assert_true(c->rec.index != NULL); /* these all have an index */
-    check_cert(c, specs[i].label);
-    cert_free(c);
-  }
+  check_indexed(specs, sizeof specs / sizeof specs[0]); /* these all have an index */
 }
 
 static void test_views_escapes(void **state) {
@@ -478,12 +483,7 @@ static void test_views_escapes(void **state) {
        "\"note\":\"\\\"\"}",
        ",\"aaExtra\":\"\\\\\\\\\"", NULL, NULL},
   };
-  for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
-    cert_t *c = cert_new(&specs[i]);
-    assert_true(c->rec.index != NULL);
-    check_cert(c, specs[i].label);
-    cert_free(c);
-  }
+  check_indexed(specs, sizeof specs / sizeof specs[0]);
 }
 
 static void test_views_not_strings(void **state) {
