@@ -219,6 +219,20 @@ C stat -c "$NV" --json >"$T/stat.json"
 grep -q '^store: 0 verdicts filed.*600 were so already' "$T/out" || { cat "$T/out"; fail "verify again rewrote verdicts"; }
 ok "verify -c on a --no-verify demo: 600 verified ($rate seals/s, Debug), filed; stat agrees; again: nothing to file"
 
+# --unchecked checks only what has no verdict: here the city platform's 50
+# certificates, imported unchecked beside the 600 verified ones.
+C import -c "$NV" --no-verify "$T/nv/upstream/city.jsonl" >/dev/null 2>&1 || fail "import of city.jsonl"
+[[ $(crc verify -c "$NV" --unchecked) == 0 ]] || { cat "$T/out" "$T/err"; fail "verify --unchecked"; }
+grep -q '^  verified    50$' "$T/out" && grep -q '^store: 50 verdicts filed' "$T/out" &&
+  grep -q '^  skipped 600 records' "$T/out" || { cat "$T/out"; fail "verify --unchecked: not 50 checked, 600 skipped"; }
+C stat -c "$NV" --json >"$T/stat.json"
+[[ $(json_num "$T/stat.json" seal_verified) == 650 && $(json_num "$T/stat.json" seal_unchecked) == 0 ]] ||
+  { cat "$T/stat.json"; fail "stat after verify --unchecked: not 650 verified"; }
+[[ $(crc verify -c "$NV" --unchecked) == 0 ]] && grep -q '^checked 0 seals' "$T/out" &&
+  grep -q '^  skipped 650 records' "$T/out" || { cat "$T/out"; fail "verify --unchecked again: not 0 checked"; }
+[[ $(crc verify -c "$NV" --unchecked "$T/nv/upstream/city.jsonl") == 2 ]] || fail "--unchecked with a FILE: not 2"
+ok "verify --unchecked: checks the 50 unchecked records only (600 skipped), then none; refused with a FILE"
+
 C export -c "$NV" -o "$T/all.jsonl" 2>/dev/null
 [[ $(crc verify -c "$NV" "$T/all.jsonl") == 0 ]] || { cat "$T/out" "$T/err"; fail "verify of the export"; }
 [[ $(grep -c ':[0-9]*: ' "$T/out") == 0 ]] || fail "verify of a clean export reports a line"

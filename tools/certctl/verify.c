@@ -92,6 +92,7 @@ struct pool {
 struct tally {
   uint64_t checked, by[CG_SEAL__REASONS + 1];
   uint64_t filed, unchanged, moved, corrupt;
+  uint64_t skipped; /* --unchecked: records with a verdict already, not read */
 };
 
 /* ---- the pool ------------------------------------------------------------- */
@@ -275,6 +276,9 @@ static int summary(const struct tally *t, double seconds, int nth, int store, ui
       printf(", %llu records replaced or deleted meanwhile (left as they are)",
              (unsigned long long)t->moved);
     printf("\n");
+    if (t->skipped)
+      printf("  skipped %llu records with a verdict under this generation already (--unchecked)\n",
+             (unsigned long long)t->skipped);
     if (t->corrupt)
       printf("  CORRUPT RECORDS %llu (left as they are)\n", (unsigned long long)t->corrupt);
   }
@@ -455,6 +459,12 @@ struct scan {
   size_t last_len;
   int first;
   uint64_t corrupt;
+  /* --unchecked: a record whose verdict was reached under this generation
+   * is passed over, so that an interrupted run (or one after an import with
+   * --no-verify) goes on where the verdicts stop instead of from the start. */
+  int unchecked_only;
+  uint32_t gen;
+  uint64_t skipped;
 };
 
 static int collect(void *arg, cg_slice_t key, cg_slice_t val) {
@@ -473,6 +483,10 @@ static int collect(void *arg, cg_slice_t key, cg_slice_t val) {
   if (cg_record_decode(val.base, val.len, &r) != 0) {
     fprintf(stderr, "certctl: %.*s: corrupt record, left as it is\n", (int)key.len, key.base);
     x->corrupt++;
+    return 0;
+  }
+  if (x->unchecked_only && r.seal_state != CG_SEAL_UNCHECKED && r.trust_gen == x->gen) {
+    x->skipped++;
     return 0;
   }
   it = &b->items[b->n];
@@ -565,20 +579,22 @@ static int file_batch(cg_store_t *s, struct batch *b, uint32_t gen, struct tally
 struct store_tick {
   ctl_progress_t *prog;
   struct pool *p;
+  const struct scan *x; /* records passed over count as done */
   uint64_t total;
 };
 
+/* Runs on the calling thread, which alone moves x->skipped. */
 static void store_tick(void *arg) {
-  struct store_tick *x = arg;
-  uint64_t n = atomic_load(&x->p->checked);
-  ctl_progress_update(x->prog, n, x->total, n);
+  struct store_tick *st = arg;
+  uint64_t n = atomic_load(&st->p->checked);
+  ctl_progress_update(st->prog, n + st->x->skipped, st->total, n);
 }
 
-static int verify_store(cg_store_t *s, const cg_trust_t *trust, int nth, struct tally *t,
-                        double *seconds) {
+static int verify_store(cg_store_t *s, const cg_trust_t *trust, int nth, int unchecked_only,
+                        struct tally *t, double *seconds) {
   uint32_t gen = cg_trust_generation(trust);
   struct batch b[2];
-  struct scan x = {.first = 1};
+  struct scan x = {.first = 1, .unchecked_only = unchecked_only, .gen = gen};
   struct pool p;
   ctl_progress_t prog;
   struct store_tick st;
@@ -600,6 +616,7 @@ static int verify_store(cg_store_t *s, const cg_trust_t *trust, int nth, struct 
   ctl_progress_init(&prog, "verify");
   st.prog = &prog;
   st.p = &p;
+  st.x = &x;
   st.total = ss.entries[CG_DB_CERT];
   t0 = ctl_now();
   if ((err = read_batch(rd, &x, &b[0], &more)) == 0 && b[0].n > 0)
@@ -626,6 +643,7 @@ static int verify_store(cg_store_t *s, const cg_trust_t *trust, int nth, struct 
     fprintf(stderr, "certctl: cannot read the store: %s\n", cg_strerror(err));
   *seconds = ctl_now() - t0;
   t->corrupt = x.corrupt;
+  t->skipped = x.skipped;
   ctl_progress_done(&prog);
   pool_stop(&p);
 out:
@@ -655,7 +673,8 @@ static int store_exists(const ctl_target_t *t, cg_config_t *cfg) {
 
 int ctl_verify(int argc, char **argv) {
   static const char usage[] =
-      "usage: certctl verify (-c CONF | -d DATADIR --trust DIR) [--threads N] [FILE|-]\n"
+      "usage: certctl verify (-c CONF | -d DATADIR --trust DIR) [--threads N] [--unchecked]\n"
+      "                      [FILE|-]\n"
       "       certctl verify --trust DIR [--threads N] FILE|-\n"
       "\n"
       "Checks electronic seals against the trust store (the config's [seal]\n"
@@ -670,17 +689,20 @@ int ctl_verify(int argc, char **argv) {
       "Without FILE, every record of the store is checked and its verdict filed\n"
       "back under the trust store's generation: what certgw serves as verified\n"
       "from then on, without checking again. A running certgw may go on serving\n"
-      "meanwhile.\n"
+      "meanwhile. With --unchecked only the records without a verdict under\n"
+      "that generation are checked (after an import with --no-verify, or to go\n"
+      "on after an interrupted run: each batch's verdicts are filed as it ends).\n"
       "\n"
       "A summary follows: seals checked, verified, invalid by reason, seconds,\n"
       "seals per second. Exit status: 0 every seal verified, 1 a seal is\n"
       "invalid (or a line is no certificate, or something failed), 2 bad usage.\n";
-  enum { OPT_TRUST = 1000, OPT_THREADS, OPT_HELP };
+  enum { OPT_TRUST = 1000, OPT_THREADS, OPT_UNCHECKED, OPT_HELP };
   static const struct option opts[] = {
       {"config", required_argument, NULL, 'c'},
       {"data", required_argument, NULL, 'd'},
       {"trust", required_argument, NULL, OPT_TRUST},
       {"threads", required_argument, NULL, OPT_THREADS},
+      {"unchecked", no_argument, NULL, OPT_UNCHECKED},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0},
   };
@@ -692,7 +714,7 @@ int ctl_verify(int argc, char **argv) {
   struct tally t = {0};
   cg_why_t why = {""};
   double seconds = 0;
-  int c, nth = ncores(), status = 1, err;
+  int c, nth = ncores(), unchecked_only = 0, status = 1, err;
 
   optind = 1;
   while ((c = getopt_long(argc, argv, "c:d:h", opts, NULL)) != -1) {
@@ -711,6 +733,7 @@ int ctl_verify(int argc, char **argv) {
       nth = (int)n;
       break;
     }
+    case OPT_UNCHECKED: unchecked_only = 1; break;
     case 'h':
     case OPT_HELP: fputs(usage, stdout); return 0;
     default: fputs(usage, stderr); return 2;
@@ -720,6 +743,10 @@ int ctl_verify(int argc, char **argv) {
     file = argv[optind++];
   if (optind != argc || (tg.config && tg.data)) {
     fputs(usage, stderr);
+    return 2;
+  }
+  if (file != NULL && unchecked_only) {
+    fprintf(stderr, "certctl verify: --unchecked is for a store; a FILE has no verdicts\n");
     return 2;
   }
   if (file == NULL && !tg.config && !tg.data) {
@@ -749,7 +776,7 @@ int ctl_verify(int argc, char **argv) {
     goto done;
   }
   err = file ? verify_file(file, trust, nth, &t, &seconds)
-             : verify_store(s, trust, nth, &t, &seconds);
+             : verify_store(s, trust, nth, unchecked_only, &t, &seconds);
   if (err == 0)
     status = summary(&t, seconds, nth, file == NULL, cg_trust_generation(trust));
 
