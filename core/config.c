@@ -114,6 +114,7 @@ static const struct {
     {"server", "max_headers", K_UINT, FIELD(max_headers), 1000},
     {"server", "max_body_bytes", K_UINT, FIELD(max_body_bytes), 64u << 20},
     {"server", "max_connections", K_UINT, FIELD(max_connections), 1000000},
+    {"server", "send_buffer", K_SIZE, FIELD(send_buffer), 0},
     {"server", "access_log", K_PATH, FIELD(access_log), 0},
     {"server", "access_log_sample", K_UINT, FIELD(access_log_sample), 1000000},
     {"server", "trusted_proxies", K_STRING, FIELD(trusted_proxies), 0},
@@ -570,6 +571,10 @@ int cg_config_load(cg_config_t **out, const char *path, cg_why_t *why) {
                        "%s: [server] max_header_bytes >= 256, max_headers >= 4 and "
                        "access_log_sample >= 1",
                        path);
+  if (l.err == 0 && c->send_buffer != 0 &&
+      (c->send_buffer < 4096 || c->send_buffer > (64u << 20)))
+    l.err = cg_why_set(why, CG_ECONFIG,
+                       "%s: [server] send_buffer must be 0 (the kernel's) or 4K to 64M", path);
   if (l.err == 0 && c->max_readers < 8)
     l.err = cg_why_set(why, CG_ECONFIG, "%s: [store] max_readers must be at least 8", path);
   if (l.err == 0 && c->map_size < (1u << 20))

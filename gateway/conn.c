@@ -88,6 +88,10 @@ void cg_conn_accept(cg_worker_t *w) {
     return;
   }
   uv_tcp_nodelay(&c->tcp, 1);
+  if (conf->send_buffer > 0) {
+    int size = (int)conf->send_buffer; /* at most 64M: the config says so */
+    uv_send_buffer_size((uv_handle_t *)&c->tcp, &size);
+  }
   llhttp_init(&c->parser, HTTP_REQUEST, settings());
   c->parser.data = c;
   cg_buf_init(&c->req.body, conf->max_body_bytes);
@@ -316,7 +320,10 @@ static void write_cb(uv_write_t *req, int status) {
       cg_buf_init(&c->stash, sizeof c->w->readbuf);
       feed(c, s.base, s.len);
       cg_buf_free(&s);
-      if (c->closing || c->stash.len > 0 || c->writing >= 0)
+      /* The last request held back may now wait for its answer (a seal
+       * check, a platform) with nothing after it: reading waits too, or the
+       * next request would overwrite it and be answered first. */
+      if (c->closing || c->suspended || c->stash.len > 0 || c->writing >= 0)
         return;
     }
     c->reading = 1;

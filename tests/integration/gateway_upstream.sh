@@ -9,13 +9,15 @@
 # and closing; a stale copy served with Warning: 110 when every tier fails; a
 # forged seal refused and not stored; a revocation through the change feed,
 # kept across a restart; a retry past a dead address; TLS with the right and
-# a wrong CA; promtool on /metrics; certgw --check on every config used.
+# a wrong CA; pipelined misses read late, answered in order; promtool on
+# /metrics; certgw --check on every config used.
 # Needs curl, ss and promtool (tools/bootstrap installs them).
 source "$(dirname "$0")/lib.sh"
 
 SIM=$BIN/certgw-upstream-sim
-for x in "$BIN/certgw" "$BIN/certctl" "$SIM" "$BUILD/tests/seal_cert"; do
-  [[ -x $x ]] || fail "$x is missing: build the targets certgw certctl certgw-upstream-sim seal_cert"
+PIPE_LATE=$BUILD/tests/pipe_late
+for x in "$BIN/certgw" "$BIN/certctl" "$SIM" "$BUILD/tests/seal_cert" "$PIPE_LATE"; do
+  [[ -x $x ]] || fail "$x is missing: build the targets certgw certctl certgw-upstream-sim seal_cert pipe_late"
 done
 command -v curl >/dev/null || fail "curl is not installed"
 command -v ss >/dev/null || fail "ss (iproute2) is not installed"
@@ -703,6 +705,46 @@ pick city
 s=$(fetch rot3 "$ID")
 [[ $s == 200 ]] || fail "after SIGHUP with a new city url: the old address should still serve, got $(what rot3)"
 ok "11c. city token rotated: 503 with the old one; SIGHUP with the new: 200 on the same process; a new url (and a token with it) is left for the next start"
+
+# ---- 13. pipelined requests waiting on the platform, read late -------------------------------------
+# 150 fetches of a stored certificate, then two city misses, pipelined by a
+# client that reads nothing for 1.5 s, to a certgw whose send buffers are
+# 16 KiB (send_buffer, taken by SIGHUP): the answers back up, so the first
+# miss's answer (600 ms at the city) waits behind them and the second miss
+# is taken up from held-back input once they are written; it waits at the
+# city in turn. A request sent after that must not be read (nor answered)
+# before it: the answers come in request order, each once. (With the
+# kernel's send buffer, which grows to megabytes, the answers would not back
+# up and that path would not be taken.)
+conf_set "$D/rotate.conf" server send_buffer 16K
+kill -HUP "$GWPID"
+log_wait "SIGHUP: configuration 4 reloaded"
+grep -q "SIGHUP: configuration 4 reloaded" "$T/certgw.log" || fail "13. send_buffer = 16K not reloaded"
+faults city '{"latency":600}'
+pick city
+X1=$ID
+pick city
+X2=$ID
+: >"$T/first.req"
+for ((i = 0; i < 150; i++)); do
+  printf 'GET /v1/certificates/%s HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer %s\r\n\r\n' "$C1" "$KEY" >>"$T/first.req"
+done
+for x in "$X1" "$X2"; do
+  printf 'GET /v1/certificates/%s HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer %s\r\n\r\n' "$x" "$KEY" >>"$T/first.req"
+done
+printf 'GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n' >"$T/late.req"
+"$PIPE_LATE" "$P" 1500 "$T/first.req" 151 "$T/late.req" 2 >"$T/late.out" 2>"$T/late.err" ||
+  { cat "$T/late.err"; fail "13. pipe_late failed"; }
+faults city "$NOFAULTS"
+[[ $(head -n 150 "$T/late.out" | grep -c "^200 .*\"certificateIdentifier\":\"$C1\"") == 150 ]] ||
+  { head -n 3 "$T/late.out"; fail "13. the 150 stored fetches are not 150 answers for $C1"; }
+sed -n 151p "$T/late.out" | grep -q "^200 .*\"certificateIdentifier\":\"$X1\"" ||
+  fail "13. answer 151 is not the first miss $X1: $(sed -n 151p "$T/late.out")"
+sed -n 152p "$T/late.out" | grep -q "^200 .*\"certificateIdentifier\":\"$X2\"" ||
+  fail "13. answer 152 is not the second miss $X2 (a request sent later was answered first?): $(sed -n 152,153p "$T/late.out")"
+sed -n 153p "$T/late.out" | grep -q '^200 {"status":"ok"' ||
+  fail "13. answer 153 is not /healthz's: $(sed -n 153p "$T/late.out")"
+ok "13. 150 stored fetches and two misses at 600 ms, read late, then /healthz: answered in order, each once"
 stop_gw
 stop_sim province
 stop_sim city

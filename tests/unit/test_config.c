@@ -177,6 +177,7 @@ static void test_values(void **state) {
                                          "[server]\n"
                                          "listen = 0.0.0.0:9443\n"
                                          "workers = 1024\n"
+                                         "send_buffer = 16K\n"
                                          "[store]\n"
                                          "path = db/certs\n"
                                          "map_size = 3T\n"
@@ -195,6 +196,7 @@ static void test_values(void **state) {
 
   assert_string_equal(c->listen, "0.0.0.0:9443");
   assert_int_equal(c->workers, 1024);
+  assert_true(c->send_buffer == 16384);
   snprintf(want, sizeof want, "%s/db/certs", f->dir);
   assert_string_equal(c->store_path, want);
   assert_true(c->map_size == 3ULL << 40);
@@ -225,6 +227,7 @@ static void test_defaults(void **state) {
   assert_string_equal(c->path, f->path);
   assert_string_equal(c->listen, "127.0.0.1:8080");
   assert_int_equal(c->workers, 0);
+  assert_true(c->send_buffer == 0); /* the kernel's */
   assert_string_equal(c->store_path, "/srv/certgw/data"); /* absolute: kept */
   assert_true(c->map_size == 64ULL << 30);
   assert_int_equal(c->max_readers, 1024);
@@ -335,6 +338,12 @@ static void test_bad_values(void **state) {
   assert_non_null(strstr(why.text, "max_readers"));
   assert_int_equal(cg_config_load(&c, write_conf(f, STORE "map_size = 4K\n"), &why), CG_ECONFIG);
   assert_non_null(strstr(why.text, "map_size"));
+  assert_int_equal(
+      cg_config_load(&c, write_conf(f, STORE "[server]\nsend_buffer = 1000\n"), &why), CG_ECONFIG);
+  assert_non_null(strstr(why.text, "send_buffer"));
+  assert_int_equal(
+      cg_config_load(&c, write_conf(f, STORE "[server]\nsend_buffer = 65M\n"), &why), CG_ECONFIG);
+  assert_non_null(strstr(why.text, "send_buffer"));
   assert_null(c);
 }
 
