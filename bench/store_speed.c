@@ -7,13 +7,11 @@
  * into memory, then writes them into a new store in DST_DATADIR (which
  * must not hold one) the way `certctl import` does: one bulk write
  * transaction (appends while the identifiers come sorted, the holder index
- * filed in one sorted pass), the same writeback of spilled pages every
- * 100 ms, one commit and sync. Prints the time of the puts, of the commit
+ * filed in one sorted pass, spilled pages written back as it goes), one
+ * commit and sync. Prints the time of the puts, of the commit
  * and the rate over both: the ceiling of an import on this machine for
  * these records, whatever the parser (docs/benchmarks.md, section c).
  */
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,36 +41,6 @@ static int take(void *arg, cg_slice_t key, cg_slice_t val) {
   return ++c->n == c->max ? 1 : 0;
 }
 
-struct flusher {
-  cg_store_t *store;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  int stop;
-};
-
-/* As core/import.c does: start the writeback of spilled pages every 100 ms. */
-static void *flusher_main(void *arg) {
-  struct flusher *f = arg;
-  pthread_mutex_lock(&f->mu);
-  while (!f->stop) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 100 * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(&f->cv, &f->mu, &ts);
-    if (f->stop)
-      break;
-    pthread_mutex_unlock(&f->mu);
-    cg_store_writeback(f->store);
-    pthread_mutex_lock(&f->mu);
-  }
-  pthread_mutex_unlock(&f->mu);
-  return NULL;
-}
-
 static double mono(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -84,8 +52,6 @@ int main(int argc, char **argv) {
   cg_store_t *src = NULL, *dst = NULL;
   cg_store_reader_t *rd = NULL;
   cg_store_writer_t *w = NULL;
-  struct flusher fl = {.stop = 0};
-  pthread_t th;
   cg_why_t why = {""};
   char path[4200];
   struct stat st;
@@ -125,17 +91,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "store-speed: %s\n", why.text);
     return 1;
   }
-  fl.store = dst;
-  pthread_mutex_init(&fl.mu, NULL);
-  pthread_cond_init(&fl.cv, NULL);
-
   t0 = mono();
   if ((err = cg_store_write_begin(dst, CG_STORE_BULK, &w)) != 0) {
     fprintf(stderr, "store-speed: cannot start writing: %s\n", cg_strerror(err));
-    return 1;
-  }
-  if (pthread_create(&th, NULL, flusher_main, &fl) != 0) {
-    fprintf(stderr, "store-speed: cannot start the writeback thread\n");
     return 1;
   }
   for (const char *p = c.data.base, *end = p + c.data.len; p < end;) {
@@ -150,11 +108,6 @@ int main(int argc, char **argv) {
     }
     p += 2 + klen + 4 + vlen;
   }
-  pthread_mutex_lock(&fl.mu);
-  fl.stop = 1;
-  pthread_cond_signal(&fl.cv);
-  pthread_mutex_unlock(&fl.mu);
-  pthread_join(th, NULL);
   t1 = mono();
   if ((err = cg_store_write_commit(w)) != 0) {
     fprintf(stderr, "store-speed: cannot commit: %s\n", cg_strerror(err));

@@ -226,40 +226,6 @@ static int write_chunk(cg_store_writer_t *w, struct chunk *c, cg_import_result_t
   return 0;
 }
 
-/* While the load runs, what LMDB has spilled to the data file goes on to
- * the disk, so that parsing and writing overlap instead of the commit's
- * sync doing it all at the end (docs/benchmarks.md, section c). */
-struct flusher {
-  cg_store_t *store;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  int stop;
-};
-
-#define WRITEBACK_MS 100
-
-static void *flusher_main(void *arg) {
-  struct flusher *f = arg;
-  pthread_mutex_lock(&f->mu);
-  while (!f->stop) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += WRITEBACK_MS * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(&f->cv, &f->mu, &ts);
-    if (f->stop)
-      break;
-    pthread_mutex_unlock(&f->mu);
-    cg_store_writeback(f->store); /* a failure only means less overlap */
-    pthread_mutex_lock(&f->mu);
-  }
-  pthread_mutex_unlock(&f->mu);
-  return NULL;
-}
-
 static double mono(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -274,11 +240,10 @@ static int ncores(void) {
 int cg_import_buffer(cg_store_t *s, const char *data, size_t len, const cg_import_opts_t *o,
                      cg_import_result_t *res) {
   static const cg_import_opts_t defaults;
-  pthread_t th[THREADS_MAX], flush_th;
+  pthread_t th[THREADS_MAX];
   cg_store_writer_t *w = NULL;
-  struct flusher fl = {.store = s, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
   struct job *j;
-  int nth, started = 0, flushing = 0, err = 0;
+  int nth, started = 0, err = 0;
   double t0 = mono(), t1;
 
   if (o == NULL)
@@ -306,7 +271,6 @@ int cg_import_buffer(cg_store_t *s, const char *data, size_t len, const cg_impor
   for (; started < nth; started++)
     if (pthread_create(&th[started], NULL, parser_main, j) != 0)
       break;
-  flushing = pthread_create(&flush_th, NULL, flusher_main, &fl) == 0;
   if (started == 0) {
     err = cg_why_set(&res->why, CG_ENOMEM, "cannot start a parser thread");
     goto done;
@@ -353,15 +317,6 @@ done:
   pthread_mutex_unlock(&j->mu);
   for (int i = 0; i < started; i++)
     pthread_join(th[i], NULL);
-  if (flushing) {
-    pthread_mutex_lock(&fl.mu);
-    fl.stop = 1;
-    pthread_cond_signal(&fl.cv);
-    pthread_mutex_unlock(&fl.mu);
-    pthread_join(flush_th, NULL);
-  }
-  pthread_cond_destroy(&fl.cv);
-  pthread_mutex_destroy(&fl.mu);
   t1 = mono();
   res->load_seconds = t1 - t0;
   if (w != NULL) {

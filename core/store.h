@@ -88,8 +88,9 @@ int cg_store_holder_each(cg_store_reader_t *r, const uint8_t key[CG_HOLDER_KEY_L
 /* ---- the write path ----------------------------------------------------- */
 
 #define CG_STORE_BULK 1 /* many puts: append while keys come sorted, file the
-                           holder index in one sorted pass at commit, and sync
-                           once at commit instead of at every LMDB commit */
+                           holder index in one sorted pass at commit, start
+                           the writeback of spilled pages every 100 ms while
+                           it runs, and sync once at commit */
 
 /* Starts the one write transaction (LMDB allows one at a time: a second
  * writer waits). Returns 0 or CG_ESTORE. */
