@@ -449,6 +449,49 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n) {
   return 0;
 }
 
+static int on_header_field_complete(llhttp_t *p) {
+  cg_conn_t *c = p->data;
+  /* Here, not at the first value part: an empty value has none, and the
+   * next header's name would be taken for more of this one. */
+  c->in_value = 1;
+  return 0;
+}
+
+/* Whether the bytes before at, back over spaces and tabs, end a line. A
+ * value part after a line end is an obsolete line folding: llhttp passes a
+ * line starting with a space or tab as more of the value (or, after an
+ * empty value, as the value), with the line end skipped. HAProxy would
+ * unfold it into something else, so it is refused (RFC 9112 5.2). Looking
+ * back, rather than comparing where parts start and end, also catches the
+ * fold that is a value's first part. */
+static int after_line_end(const cg_conn_t *c, const char *at) {
+  const char *q = at;
+  while (q > c->exec_begin && (q[-1] == ' ' || q[-1] == '\t'))
+    q--;
+  return q > c->exec_begin ? q[-1] == '\n' : c->tail_lf;
+}
+
+/* Keeps the last bytes of X-Forwarded-For, whose right end is what counts
+ * (routes.c: client_address): a long list loses its left end, marked cut. */
+static void xff_add(cg_request_t *r, const char *at, size_t n) {
+  const size_t cap = sizeof r->xff - 1;
+  if (n >= cap) {
+    memcpy(r->xff, at + n - cap, cap);
+    r->xff_len = cap;
+    r->xff_cut = 1;
+  } else {
+    if (r->xff_len + n > cap) {
+      size_t drop = r->xff_len + n - cap;
+      memmove(r->xff, r->xff + drop, r->xff_len - drop);
+      r->xff_len -= drop;
+      r->xff_cut = 1;
+    }
+    memcpy(r->xff + r->xff_len, at, n);
+    r->xff_len += n;
+  }
+  r->xff[r->xff_len] = '\0';
+}
+
 static int on_header_value(llhttp_t *p, const char *at, size_t n) {
   cg_conn_t *c = p->data;
   cg_request_t *r = &c->req;
@@ -458,24 +501,9 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
     return -1;
   if (n == 0)
     return 0;
-  /* llhttp passes an obsolete line folding (a line starting with a space
-   * or tab continues the previous value) as one more part of the value,
-   * with the CRLF skipped. A value split by the reads is legitimate only
-   * where the next part starts exactly where the previous ended in the same
-   * buffer, or the previous ended one buffer and this starts the next. Any
-   * other part is a fold: HAProxy would unfold it into something else, so
-   * refuse it (RFC 9112 5.2). Pointers alone cannot tell, as every read
-   * lands at the start of the same buffer; hence the call counter. */
-  if (c->value_parts > 0 &&
-      !(c->value_seq == c->exec_seq ? at == c->value_end
-                                    : c->value_at_end && c->value_seq + 1 == c->exec_seq &&
-                                          at == c->exec_begin))
+  if (after_line_end(c, at))
     return fail(c, 400, "obsolete line folding is not accepted");
-  c->in_value = 1;
   c->value_parts++;
-  c->value_end = at + n;
-  c->value_seq = c->exec_seq;
-  c->value_at_end = at + n == c->exec_end;
   kind = c->field_len <= sizeof c->field ? header_kind(c) : H_OTHER;
   if (kind == H_AUTH) {
     if (r->auth_len + n > CG_AUTH_MAX) {
@@ -486,10 +514,10 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
       r->auth[r->auth_len] = '\0';
     }
   } else if (kind == H_XFF) {
-    size_t k = r->xff_len + n >= sizeof r->xff ? sizeof r->xff - 1 - r->xff_len : n;
-    memcpy(r->xff + r->xff_len, at, k);
-    r->xff_len += k;
-    r->xff[r->xff_len] = '\0';
+    /* Several X-Forwarded-For headers make one list (RFC 9110 5.3). */
+    if (c->value_parts == 1 && r->xff_len > 0)
+      xff_add(r, ", ", 2);
+    xff_add(r, at, n);
   } else if (kind == H_INM) {
     size_t k = r->inm_len + n > CG_INM_MAX ? CG_INM_MAX - r->inm_len : n;
     memcpy(r->inm + r->inm_len, at, k);
@@ -557,6 +585,7 @@ static const llhttp_settings_t *settings(void) {
     s.on_message_begin = on_message_begin;
     s.on_url = on_url;
     s.on_header_field = on_header_field;
+    s.on_header_field_complete = on_header_field_complete;
     s.on_header_value = on_header_value;
     s.on_header_value_complete = on_header_value_complete;
     s.on_headers_complete = on_headers_complete;
@@ -578,6 +607,16 @@ static void stop_reading(cg_conn_t *c, const char *rest, size_t n) {
   }
 }
 
+/* What after_line_end needs to know of the bytes parsed before the next
+ * buffer (or the rest of this one): whether they end in LF and blanks. */
+static void note_tail(cg_conn_t *c, const char *end) {
+  const char *q = end;
+  while (q > c->exec_begin && (q[-1] == ' ' || q[-1] == '\t'))
+    q--;
+  if (q > c->exec_begin)
+    c->tail_lf = q[-1] == '\n';
+}
+
 static void feed(cg_conn_t *c, const char *data, size_t len) {
   while (len > 0 && !c->closing && !c->close_after) {
     llhttp_errno_t e;
@@ -593,10 +632,9 @@ static void feed(cg_conn_t *c, const char *data, size_t len) {
         break;
       }
     }
-    c->exec_seq++;
     c->exec_begin = data;
-    c->exec_end = data + len;
     e = llhttp_execute(&c->parser, data, len);
+    note_tail(c, e == HPE_PAUSED ? llhttp_get_error_pos(&c->parser) : data + len);
     if (e == HPE_OK)
       break;
     if (e == HPE_PAUSED) {

@@ -35,8 +35,9 @@ typedef struct cg_request {
   int auth_overflow;
   char inm[CG_INM_MAX + 1];   /* If-None-Match value */
   size_t inm_len;
-  char xff[256];              /* X-Forwarded-For value (first 255 bytes) */
+  char xff[256];              /* X-Forwarded-For values, joined by ", " (the last 255 bytes) */
   size_t xff_len;
+  int xff_cut;                /* bytes were dropped from its left end */
   int hosts;
   int upgrade;
   cg_buf_t body;
@@ -56,14 +57,10 @@ struct cg_conn {
   /* header parsing */
   char field[32];
   size_t field_len;
-  int in_value;            /* the last callback was a header value */
+  int in_value;            /* the current header's name is complete */
   int value_parts;         /* value callbacks for the current header */
-  const char *value_end;   /* where the last value part ended */
-  uint64_t value_seq;      /* in which llhttp_execute call */
-  int value_at_end;        /* it ended that call's buffer */
   const char *exec_begin;  /* the buffer being executed */
-  const char *exec_end;
-  uint64_t exec_seq;       /* llhttp_execute calls so far */
+  int tail_lf;             /* the bytes parsed before it end in LF, then spaces or tabs */
   size_t head_bytes;
   int nheaders;
   int err_status;          /* set by a callback that refuses the message */
@@ -94,7 +91,7 @@ struct cg_conn {
   uint64_t pend_etag;
   struct cg_upresult *up_result; /* what an upstream fetch came back with (upstream.h) */
 
-  char client[64];         /* the client's address, found once (routes.c) */
+  char peer[64];           /* the peer's address, looked up once (routes.c) */
 
   /* the venue of the last Authorization seen on this connection */
   char auth_seen[CG_AUTH_MAX + 1];

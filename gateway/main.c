@@ -6,6 +6,7 @@
  * requests finished, exit 0 within drain_timeout); SIGHUP reloads config
  * and venues into a new snapshot, or keeps the old one if the new is bad.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -83,6 +84,29 @@ static void runtime_free(cg_runtime_t *rt) {
   free(rt);
 }
 
+/* [server] trusted_proxies: peers whose X-Forwarded-For names the client,
+ * IP addresses written as the peer's address is (routes.c compares text). */
+static int load_proxies(cg_runtime_t *rt, cg_why_t *why) {
+  for (const char *p = rt->cfg->trusted_proxies; *p;) {
+    size_t n = strcspn(p, ", ");
+    char ip[64];
+    unsigned char bin[16];
+    if (n > 0) {
+      if (rt->ntrusted == CG_TRUSTED_PROXIES_MAX)
+        return cg_why_set(why, CG_ECONFIG, "%s: [server] trusted_proxies: more than %d",
+                          rt->cfg->path, CG_TRUSTED_PROXIES_MAX);
+      snprintf(ip, sizeof ip, "%.*s", (int)(n < sizeof ip ? n : sizeof ip - 1), p);
+      if (n >= sizeof ip || (inet_pton(AF_INET, ip, bin) != 1 && inet_pton(AF_INET6, ip, bin) != 1))
+        return cg_why_set(why, CG_ECONFIG, "%s: [server] trusted_proxies: \"%.*s\" is not an IP address",
+                          rt->cfg->path, (int)n, p);
+      memcpy(rt->trusted_proxies[rt->ntrusted++], ip, n + 1);
+    }
+    p += n;
+    p += strspn(p, ", ");
+  }
+  return 0;
+}
+
 /* Config and venues as one snapshot; every venue's scope must exist. */
 static int load_runtime(const char *path, cg_store_t *store, cg_runtime_t **out, cg_why_t *why) {
   cg_runtime_t *rt = calloc(1, sizeof *rt);
@@ -94,7 +118,8 @@ static int load_runtime(const char *path, cg_store_t *store, cg_runtime_t **out,
   if ((err = cg_config_load(&rt->cfg, path, why)) != 0 ||
       (err = cg_venue_registry_load(store, &rt->venues, why)) != 0 ||
       (err = cg_trust_load(&rt->trust, rt->cfg->trust_dir, store, why)) != 0 ||
-      (rt->cfg->keyring[0] != '\0' && (err = cg_keyring_load(&rt->keyring, rt->cfg->keyring, why)) != 0))
+      (rt->cfg->keyring[0] != '\0' && (err = cg_keyring_load(&rt->keyring, rt->cfg->keyring, why)) != 0) ||
+      (err = load_proxies(rt, why)) != 0)
     goto fail;
   rt->trust_gen = cg_trust_generation(rt->trust);
   x.cfg = rt->cfg;
@@ -305,16 +330,6 @@ int main(int argc, char **argv) {
       cg_store_reader_end(rd);
     }
     cg_store_reader_close(rd);
-  }
-  /* trusted_proxies: peers whose X-Forwarded-For names the client. */
-  for (const char *p = rt->cfg->trusted_proxies; *p && srv.ntrusted < 16;) {
-    size_t n = strcspn(p, ", ");
-    if (n > 0 && n < sizeof srv.trusted_proxies[0]) {
-      memcpy(srv.trusted_proxies[srv.ntrusted], p, n);
-      srv.trusted_proxies[srv.ntrusted++][n] = '\0';
-    }
-    p += n;
-    p += strspn(p, ", ");
   }
 
   raise_nofile();

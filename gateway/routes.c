@@ -736,29 +736,33 @@ static void post_verify(cg_conn_t *c) {
 
 /* ---- audit ------------------------------------------------------------------------------ */
 
-static int trusted_proxy(const cg_server_t *srv, const char *ip) {
-  for (int i = 0; i < srv->ntrusted; i++)
-    if (strcmp(srv->trusted_proxies[i], ip) == 0)
+static int trusted_proxy(const cg_runtime_t *rt, const char *ip) {
+  for (int i = 0; i < rt->ntrusted; i++)
+    if (strcmp(rt->trusted_proxies[i], ip) == 0)
       return 1;
   return 0;
 }
 
 /* The client's address: the peer's, or — only when the peer is a trusted
  * proxy — the rightmost X-Forwarded-For entry that is not a trusted proxy
- * (entries to its left are whatever the client chose to send). */
-static void client_address(cg_conn_t *c, char *out, size_t cap) {
-  struct sockaddr_storage ss;
-  int len = sizeof ss;
-  char peer[64] = "";
-
-  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
-    if (ss.ss_family == AF_INET)
-      uv_ip4_name((struct sockaddr_in *)&ss, peer, sizeof peer);
-    else
-      uv_ip6_name((struct sockaddr_in6 *)&ss, peer, sizeof peer);
+ * (entries to its left are whatever the client chose to send). The peer is
+ * looked up once a connection, the rest for each request: a proxy's
+ * connection carries the requests of many clients. */
+static void client_address(cg_conn_t *c, const cg_runtime_t *rt, char *out, size_t cap) {
+  if (c->peer[0] == '\0') {
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+      if (ss.ss_family == AF_INET)
+        uv_ip4_name((struct sockaddr_in *)&ss, c->peer, sizeof c->peer);
+      else
+        uv_ip6_name((struct sockaddr_in6 *)&ss, c->peer, sizeof c->peer);
+    }
   }
-  snprintf(out, cap, "%s", peer);
-  if (c->req.xff_len == 0 || !trusted_proxy(c->w->srv, peer))
+  size_t n = strnlen(c->peer, cap - 1);
+  memcpy(out, c->peer, n);
+  out[n] = '\0';
+  if (c->req.xff_len == 0 || !trusted_proxy(rt, c->peer))
     return;
   char list[256];
   snprintf(list, sizeof list, "%s", c->req.xff);
@@ -771,10 +775,12 @@ static void client_address(cg_conn_t *c, char *out, size_t cap) {
       start--;
     while (*start == ' ')
       start++;
-    if (*start == '\0')
+    /* The leftmost entry of a list cut short may be cut itself: the last
+     * trusted proxy is then as far as is known. */
+    if (*start == '\0' || (start == list && c->req.xff_cut))
       break;
     snprintf(out, cap, "%s", start);
-    if (!trusted_proxy(c->w->srv, start))
+    if (!trusted_proxy(rt, start))
       return;
     p = start > list ? start - 1 : list;
     *p = '\0';
@@ -787,19 +793,19 @@ static int audit(cg_conn_t *c, int kind, int status, const char *purpose, const 
   cg_server_t *srv = c->w->srv;
   struct timespec ts;
   cg_audit_use_t u;
+  char client[64];
 
   if (srv->writer == NULL)
     return 0;
   clock_gettime(CLOCK_REALTIME, &ts);
-  if (c->client[0] == '\0' || c->req.xff_len > 0)
-    client_address(c, c->client, sizeof c->client);
+  client_address(c, runtime(c), client, sizeof client);
   u.time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
   u.kind = kind;
   u.status = status;
   u.venue = c->req.venue_id;
   u.purpose = purpose;
   u.matter = matter;
-  u.client = c->client;
+  u.client = client;
   u.scan_id = scan_id;
   u.ids = ids;
   u.nids = nids;

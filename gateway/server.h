@@ -28,6 +28,8 @@ enum cg_server_state {
 /* Config and venues as one immutable snapshot. Workers take the current
  * one at the start of each request; the main thread frees an old snapshot
  * once every worker has acknowledged the newer generation. */
+#define CG_TRUSTED_PROXIES_MAX 16
+
 typedef struct cg_runtime {
   cg_config_t *cfg;
   cg_venue_registry_t *venues;
@@ -35,6 +37,8 @@ typedef struct cg_runtime {
   struct cg_keyring *keyring; /* QR code keys (token.h) */
   uint32_t trust_gen;
   uint64_t gen;
+  char trusted_proxies[CG_TRUSTED_PROXIES_MAX][64]; /* peers whose X-Forwarded-For is believed */
+  int ntrusted;
   struct cg_runtime *older; /* waiting to be freed */
 } cg_runtime_t;
 
@@ -54,8 +58,6 @@ typedef struct cg_server {
   struct cg_writer *writer; /* the one LMDB writer: verdicts, audit records, fills */
   struct cg_upstream *upstream; /* the platforms asked on a miss (upstream.h) */
   uint8_t audit_key[32];  /* from the store's meta (audit.h) */
-  char trusted_proxies[16][64]; /* peers whose X-Forwarded-For is believed */
-  int ntrusted;
   int log_fd;            /* access log, -1 when off */
 } cg_server_t;
 

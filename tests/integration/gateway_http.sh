@@ -330,8 +330,15 @@ refused "bare CR after a complete request (\\r\\n\\rXGET /smug)" \
 refused "folded header line (Host: a, SP Content-Length: 31)" \
   "GET /healthz HTTP/1.1\\r\\nHost: a\\r\\n Content-Length: 31\\r\\n\\r\\n$SMUG"
 refused "folded header line with a tab" "GET /healthz HTTP/1.1\\r\\nHost: a\\r\\nX-A: b\\r\\n\\tc\\r\\n\\r\\n$SMUG"
+refused "folded line after an empty value (X:, SP Content-Length: 31)" \
+  "GET /healthz HTTP/1.1\\r\\nHost: a\\r\\nX:\\r\\n Content-Length: 31\\r\\n\\r\\n$SMUG"
+refused "folded line after an empty Host (Host:, SP Content-Length: 31)" \
+  "GET /healthz HTTP/1.1\\r\\nHost:\\r\\n Content-Length: 31\\r\\n\\r\\n$SMUG"
 refused "missing Host in HTTP/1.1" "GET /healthz HTTP/1.1\\r\\nX-A: b\\r\\n\\r\\n$SMUG"
 refused "two Host headers" "GET /healthz HTTP/1.1\\r\\nHost: a\\r\\nHost: b\\r\\n\\r\\n$SMUG"
+refused "two Host headers, an empty value between" "GET /healthz HTTP/1.1\\r\\nHost: a\\r\\nX:\\r\\nHost: b\\r\\n\\r\\n$SMUG"
+refused "a name after an empty value is its own (Ho:, st: b makes no Host)" \
+  "GET /healthz HTTP/1.1\\r\\nHo:\\r\\nst: b\\r\\n\\r\\n$SMUG"
 refused "Upgrade: h2c with Connection: Upgrade" \
   "GET /healthz HTTP/1.1\\r\\nHost: a\\r\\nConnection: Upgrade, HTTP2-Settings\\r\\nUpgrade: h2c\\r\\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\\r\\n\\r\\n$SMUG"
 refused "absolute-form target (GET http://x/healthz)" "GET http://x/healthz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n$SMUG"
@@ -438,6 +445,19 @@ out=$(printf '%s' "GET /healthz HTTP/1.1\\r\\nHost: a\\r\\n Content-Length: 31\\
 [[ $(statuses "$out") == 400 && $out == *'<<closed>>' ]] ||
   fail "a folded header line sent a byte at a time: answers '$(statuses "$out")', not 400 and closed"
 ok "a folded header line sent a byte at a time: 400, closed, smuggled request unanswered"
+for chunk in 1 3 17; do
+  out=$(printf '%s' "GET /healthz HTTP/1.1\\r\\nHost: a\\r\\nX:\\r\\n  Content-Length: 31\\r\\n\\r\\n$SMUG" |
+    raw "$P" --chunk "$chunk" --delay 2 --timeout 2000)
+  [[ $(statuses "$out") == 400 && $out == *'<<closed>>' ]] ||
+    fail "a fold after an empty value in pieces of $chunk: answers '$(statuses "$out")', not 400 and closed"
+  # Split anywhere, a value with spaces inside, an empty value and a long
+  # one are no folds.
+  out=$(printf '%s' "GET /healthz HTTP/1.1\\r\\nHost: a\\r\\nX-E:\\r\\nX-A: one two  three\\r\\nX-B: \\t v\\r\\n\\r\\n" |
+    raw "$P" --chunk "$chunk" --delay 2 --timeout 1000)
+  [[ $(statuses "$out") == 200 ]] ||
+    fail "values with blanks inside, in pieces of $chunk: answers '$(statuses "$out")', not 200"
+done
+ok "a fold after an empty value in pieces of 1, 3 and 17 bytes: 400, closed; values with blanks inside in the same pieces: 200"
 
 # ---- back-pressure: 2000 pipelined requests in one write ------------------------------------
 {

@@ -619,6 +619,42 @@ for db in audit audit_holder audit_venue; do
 done
 ok "audit --json: $n lines with purpose, venue, holder HMAC, scanId; no holder code or name in it nor in the audit databases (mdb_dump)"
 
+# ---- the client behind a load balancer ----------------------------------------------------------------
+# With 127.0.0.1 (this script) a trusted proxy, a scan's client is the
+# rightmost X-Forwarded-For entry that is not a trusted proxy, over every
+# such header, and of a list too long to keep, its right end; a request
+# without the header on the same connection is the proxy's own.
+sed -i 's/^\[server\]$/[server]\ntrusted_proxies = 127.0.0.1, ::1/' "$CONF"
+grep -q '^trusted_proxies = 127.0.0.1, ::1$' "$CONF" || fail "trusted_proxies not set in $CONF"
+reload
+pad=$(printf '10.9.9.9, %.0s' $(seq 30)) # 300 bytes to the left
+xff() { # xff PURPOSE HEADER-ARGS...: a department scan of H with those headers
+  local p=$1
+  shift
+  post "$DKEY" "$(body "$(mint --holder "$H")" "$p")" "$@"
+  expect 200 "" "scan with X-Forwarded-For ($p)"
+}
+xff "it xff one" -H "X-Forwarded-For: 203.0.113.9"
+xff "it xff chain" -H "X-Forwarded-For: 198.51.100.1, 203.0.113.10, 127.0.0.1"
+xff "it xff two headers" -H "X-Forwarded-For: 198.51.100.2" -H "X-Forwarded-For: 203.0.113.11"
+xff "it xff long" -H "X-Forwarded-For: ${pad}6.6.6.6, 203.0.113.12"
+xff "it xff all trusted" -H "X-Forwarded-For: $(printf '127.0.0.1, %.0s' $(seq 30))127.0.0.1"
+# Two requests on one connection (curl reuses it): the second has no header.
+curl -s --max-time 5 -o /dev/null -H "Authorization: Bearer $DKEY" -H 'Content-Type: application/json' \
+  -H "X-Forwarded-For: 203.0.113.13" --data-binary "$(body "$(mint --holder "$H")" "it xff reuse 1")" \
+  "$URL/v1/scan" --next -s -o /dev/null -H "Authorization: Bearer $DKEY" -H 'Content-Type: application/json' \
+  --data-binary "$(body "$(mint --holder "$H")" "it xff reuse 2")" "$URL/v1/scan"
+sleep 0.3
+A --venue "$DEPT" >"$T/aud.txt" 2>/dev/null || fail "certctl audit --venue $DEPT"
+client_of() { grep -F "purpose=\"$1\"" "$T/aud.txt" | sed -n 's/.*client=\([^ ]*\).*/\1/p'; }
+for want in "it xff one=203.0.113.9" "it xff chain=203.0.113.10" "it xff two headers=203.0.113.11" \
+  "it xff long=203.0.113.12" "it xff all trusted=127.0.0.1" "it xff reuse 1=203.0.113.13" \
+  "it xff reuse 2=127.0.0.1"; do
+  got=$(client_of "${want%%=*}")
+  [[ $got == "${want#*=}" ]] || { grep -F "it xff" "$T/aud.txt" >&2; fail "client of \"${want%%=*}\": '$got', not ${want#*=}"; }
+done
+ok "behind a trusted proxy: client = rightmost untrusted X-Forwarded-For entry (one, a chain, two headers, the right end of a 330-byte list; the proxy's when the 255 bytes kept of a longer list are all trusted); a request without it on the same connection is the proxy's"
+
 # ---- durability: nothing lost on SIGTERM --------------------------------------------------------------
 
 N=200
