@@ -93,8 +93,13 @@ static unsigned mask_kinds(const char *f) {
   return k;
 }
 
-/* Masks value by the rules of kinds (mask_kinds). */
+/* Masks value by the rules of kinds (mask_kinds). The rules count
+ * characters by their lead bytes, so a value that is not UTF-8 (only a
+ * corrupt record holds one: the canonical body is checked when written)
+ * is refused rather than read past its end. */
 static int mask_value(unsigned k, const char *value, cg_buf_t *out) {
+  if (!cg_utf8_valid(value, strlen(value)))
+    return CG_ERECORD;
   if (k & MASK_PHONE)
     return keep_ends(value, 3, 4, out);
   if (k & MASK_PLACE) {
@@ -193,8 +198,11 @@ static int mask_item(cJSON *item, const char *name, cg_buf_t *tmp) {
   if (!cJSON_IsString(item))
     return 0;
   cg_buf_reset(tmp);
-  if (cg_view_mask(name, item->valuestring, tmp) != 0 || cg_buf_putc(tmp, '\0') != 0)
-    return CG_ENOMEM;
+  int err = cg_view_mask(name, item->valuestring, tmp);
+  if (err == 0)
+    err = cg_buf_putc(tmp, '\0');
+  if (err != 0)
+    return err;
   return cJSON_SetValuestring(item, tmp->base) ? 0 : CG_ENOMEM;
 }
 
@@ -428,6 +436,10 @@ static int render(const cg_scope_t *s, const cg_record_t *rec, uint32_t gen, cg_
   }
   if ((o = cJSON_ParseWithLength(rec->body, rec->body_len)) == NULL)
     return CG_ERECORD;
+  if (!cJSON_IsObject(o)) { /* "[1]}": parsed up to the "]" */
+    cJSON_Delete(o);
+    return CG_ERECORD;
+  }
   /* A masked value is at most four bytes longer than the value (an
    * address's "****"), and a value is inside the body. */
   cg_buf_init(&tmp, CG_CERT_BODY_MAX + 8);

@@ -982,6 +982,48 @@ static void test_mask_empty(void **state) {
   cert_free(c);
 }
 
+/* A value that is not UTF-8 (only a corrupt record holds one) is refused,
+ * not read past its end: each rule counts characters by their lead bytes. */
+static void test_mask_not_utf8(void **state) {
+  static const char *const fields[] = {"phone", "address", "certificateHolderName", "idNumber"};
+  static const char *const values[] = {"\xe5", "\xe5" "A", "ab\xe5", "\xc3", "\xf0\x9f",
+                                       "a\x80" "b", "\xff", "\xe5\x8c" "A"};
+  spec_t sp = {"bad utf8", "\"张三丰\"", "{\"address\":\"北京市海淀区\",\"phone\":\"\"}", "", NULL,
+               NULL};
+  cg_scope_t s = scope_make("data.phone,data.address", "data.phone,data.address");
+  cg_buf_t out;
+  size_t len;
+  int err;
+  char *v, *at;
+  (void)state;
+
+  cg_buf_init(&out, 4096);
+  for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+      cg_buf_reset(&out);
+      assert_int_equal(cg_buf_puts(&out, "<"), 0);
+      assert_int_equal(cg_view_mask(fields[f], values[i], &out), CG_ERECORD);
+      assert_int_equal(out.len, 1);
+    }
+  cg_buf_free(&out);
+
+  /* The same through a stored body whose address lost a continuation byte
+   * (e5 8c 97 made e5 41 42, the length and the member index unchanged):
+   * both paths refuse the record. */
+  cert_t *c = cert_new(&sp);
+  cg_record_t plain = unindexed(&c->rec);
+  at = memmem(c->body.base, c->body.len, "\"address\":\"\xe5\x8c\x97", 14);
+  assert_non_null(at);
+  memcpy(at + 12, "AB", 2);
+  v = render(&s, &c->rec, 7, &len, &err);
+  assert_int_equal(err, CG_ERECORD);
+  free(v);
+  v = render(&s, &plain, 7, &len, &err);
+  assert_int_equal(err, CG_ERECORD);
+  free(v);
+  cert_free(c);
+}
+
 /* ---- masking, types, seal status -------------------------------------------
  */
 
@@ -1179,7 +1221,8 @@ static void test_seal_status(void **state) {
 
 /* A body that is not an object is refused, whatever the path. */
 static void test_not_a_body(void **state) {
-  static const char *const bodies[] = {"", "{", "[]", "{\"a\":1", "xx}", "{\"a\":}"};
+  static const char *const bodies[] = {"",       "{",   "[]",  "{\"a\":1", "xx}",
+                                       "{\"a\":}", "[1]}", "1}",  "\"a\"}"};
   cg_scope_t hotel = scope_make(HOTEL_FIELDS, HOTEL_MASK), full = scope_make("*", "");
   uint8_t sig[CG_SEAL_FPR_LEN] = {0};
   (void)state;
@@ -1221,6 +1264,7 @@ int main(void) {
       cmocka_unit_test(test_index_corrupt),
       cmocka_unit_test(test_index_into_value),
       cmocka_unit_test(test_mask_empty),
+      cmocka_unit_test(test_mask_not_utf8),
       cmocka_unit_test(test_mask),
       cmocka_unit_test(test_mask_rules),
       cmocka_unit_test(test_type_allowed),
