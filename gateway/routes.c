@@ -377,7 +377,8 @@ static void get_certificate(cg_conn_t *c, const char *id, size_t len) {
     char holder[19];
     const char *one = id;
     char idcopy[CG_IDENT_MAX + 1];
-    snprintf(idcopy, sizeof idcopy, "%.*s", (int)len, id);
+    memcpy(idcopy, id, len); /* at most CG_IDENT_MAX: cg_ident_parse checked */
+    idcopy[len] = '\0';
     one = idcopy;
     int status = rec.flags & CG_RECORD_REVOKED_LATER                 ? 410
                  : rec.seal_state == CG_SEAL_INVALID && !s->diagnostics ? 404
@@ -405,7 +406,15 @@ static void get_certificate(cg_conn_t *c, const char *id, size_t len) {
   memcpy(hdr, "ETag: ", 6);
   memcpy(hdr + 6, etag, 18);
   memcpy(hdr + 24, "\r\n", 2);
-  snprintf(hdr + 26, sizeof hdr - 26, "%s", extra);
+  {
+    /* extra is one of a few short constant headers (or ""); no printf on
+     * this path */
+    size_t n = strlen(extra);
+    if (n > sizeof hdr - 27)
+      n = sizeof hdr - 27;
+    memcpy(hdr + 26, extra, n);
+    hdr[26 + n] = '\0';
+  }
   if (c->req.inm_len > 0 && etag_matches(c->req.inm, etag)) {
     cg_store_reader_end(w->reader);
     cg_conn_respond(c, 304, NULL, hdr, NULL, 0);
