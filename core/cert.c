@@ -554,19 +554,33 @@ int cg_cert_from_json(const cJSON *obj, cg_buf_t *body, cg_cert_meta_t *meta, cg
   return 0;
 }
 
-/* cJSON decodes \u0000 into a NUL that silently ends the string, so the
- * bytes we would sign differ from what the sender wrote: refuse it. */
-static int has_escaped_nul(const char *s, size_t len) {
-  if (memchr(s, '\\', len) == NULL) /* the usual case: no escapes at all */
-    return 0;
-  for (const char *p = s; (p = memmem(p, len - (size_t)(p - s), "u0000", 5)) != NULL; p += 5) {
-    size_t bs = 0;
-    while (p - bs > s && p[-1 - (ptrdiff_t)bs] == '\\')
-      bs++;
-    if (bs % 2 == 1)
-      return 1;
+static int hex_digit(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* What would put a NUL inside a string: cJSON copies a raw NUL byte as it
+ * is, decodes \u0000 into one, and decodes a \u without four hex digits
+ * (\uZZZZ) into one too; a NUL then silently ends the string, so the bytes
+ * signed would differ from what the sender wrote. NULL when there is none,
+ * else what to say. Escapes are walked pair by pair, so "\\u0000" (an
+ * escaped backslash, then text) is no escape of u. */
+static const char *hidden_nul(const char *s, size_t len) {
+  const char *end = s + len;
+  if (memchr(s, '\0', len) != NULL)
+    return "a NUL byte";
+  for (const char *p = s; (p = memchr(p, '\\', (size_t)(end - p))) != NULL;) {
+    if (p + 1 < end && p[1] == 'u') {
+      if (end - p < 6 || !hex_digit(p[2]) || !hex_digit(p[3]) || !hex_digit(p[4]) ||
+          !hex_digit(p[5]))
+        return "a \\u escape without four hex digits";
+      if (memcmp(p + 2, "0000", 4) == 0)
+        return "a string contains \\u0000";
+    }
+    p += 2; /* the backslash and what it escapes */
+    if (p >= end)
+      break;
   }
-  return 0;
+  return NULL;
 }
 
 int cg_cert_parse(const char *text, size_t len, cg_buf_t *body, cg_cert_meta_t *meta,
@@ -577,8 +591,9 @@ int cg_cert_parse(const char *text, size_t len, cg_buf_t *body, cg_cert_meta_t *
 
   if (len > CG_CERT_LINE_MAX)
     return cg_why_set(why, CG_ETOOBIG, "longer than %d bytes", CG_CERT_LINE_MAX);
-  if (has_escaped_nul(text, len))
-    return cg_why_set(why, CG_EBADREQ, "a string contains \\u0000");
+  const char *nul = hidden_nul(text, len);
+  if (nul != NULL)
+    return cg_why_set(why, CG_EBADREQ, "%s", nul);
   obj = cJSON_ParseWithLengthOpts(text, len, &end, 0);
   if (obj == NULL)
     return cg_why_set(why, CG_EBADREQ, "not valid JSON");

@@ -58,6 +58,7 @@ struct job {
   uint64_t next_seq;       /* sequence number of the next chunk to hand out */
   uint64_t consumed;       /* chunks the writer is done with */
   int stop;
+  int failed;              /* a parser could not start: CG_E… */
   struct chunk ring[RING];
 };
 
@@ -156,8 +157,18 @@ static void *parser_main(void *arg) {
 
   /* Each parser verifies with its own verifier: ECDSA contexts cache
    * tables and must not be shared between threads. */
-  if (j->trust != NULL && cg_seal_verifier_new(j->trust, &ver) != 0)
+  if (j->trust != NULL && cg_seal_verifier_new(j->trust, &ver) != 0) {
+    /* The chunks this thread would have parsed never come: everyone stops,
+     * the writer too, which waits for them in order. */
+    pthread_mutex_lock(&j->mu);
     j->stop = 1;
+    j->failed = CG_ENOMEM;
+    pthread_cond_broadcast(&j->cv_ready);
+    pthread_cond_broadcast(&j->cv_free);
+    pthread_mutex_unlock(&j->mu);
+    cg_json_arena_free(arena);
+    return NULL;
+  }
   cg_json_arena_enter(arena);
   cg_buf_init(&body, CG_CERT_BODY_MAX);
   pthread_mutex_lock(&j->mu);
@@ -280,8 +291,15 @@ int cg_import_buffer(cg_store_t *s, const char *data, size_t len, const cg_impor
     struct chunk *c = &j->ring[seq % RING];
 
     pthread_mutex_lock(&j->mu);
-    while (!(c->ready && c->seq == seq) && !(j->next_off >= j->len && seq >= j->next_seq))
+    while (!(c->ready && c->seq == seq) && !(j->next_off >= j->len && seq >= j->next_seq) &&
+           !j->failed)
       pthread_cond_wait(&j->cv_ready, &j->mu);
+    if (j->failed) {
+      pthread_mutex_unlock(&j->mu);
+      err = cg_why_set(&res->why, j->failed, "cannot start a seal verifier: %s",
+                       cg_strerror(j->failed));
+      break;
+    }
     if (!(c->ready && c->seq == seq)) { /* past the last chunk */
       pthread_mutex_unlock(&j->mu);
       break;

@@ -61,6 +61,14 @@ static const unsigned char b64_tab[256] = {
     ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['+'] = 1, ['/'] = 1,
 };
 
+static unsigned b64_value(char c) {
+  return c >= 'A' && c <= 'Z'   ? (unsigned)(c - 'A')
+         : c >= 'a' && c <= 'z' ? (unsigned)(c - 'a' + 26)
+         : c >= '0' && c <= '9' ? (unsigned)(c - '0' + 52)
+         : c == '+'             ? 62u
+                                : 63u;
+}
+
 int cg_seal_b64_valid(const char *s, size_t len) {
   size_t pad = 0;
   unsigned ok = 1;
@@ -71,6 +79,11 @@ int cg_seal_b64_valid(const char *s, size_t len) {
     pad = s[len - 2] == '=' ? 2 : 1;
   for (size_t i = 0; i < len - pad; i++)
     ok &= b64_tab[(unsigned char)s[i]];
+  /* The bits of the last character that padding leaves over must be zero,
+   * as an encoder writes them: mbedTLS ignores them, so otherwise one
+   * signature could be spelled four (or sixteen) ways. */
+  if (ok && pad > 0 && (b64_value(s[len - pad - 1]) & (pad == 1 ? 3u : 15u)) != 0)
+    return 0;
   return ok && len / 4 * 3 - pad <= CG_SEAL_SIG_MAX;
 }
 

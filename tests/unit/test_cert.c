@@ -603,6 +603,29 @@ static void test_escaped_nul(void **state) {
   /* An escaped backslash followed by the letters u0000 is no NUL. */
   assert_int_equal(try_text("\"a\\\\u0000\"", "", &why), 0);
   assert_int_equal(try_text("\"u0000\"", "", &why), 0);
+  /* cJSON decodes a \u without four hex digits into a NUL as well: the
+   * name would have been cut to 张三 (and a seal over 张三 would pass). */
+  static const char *const bad_u[] = {"\"张三\\uZZZZ李四\"", "\"张三\\u12\"",
+                                      "\"张三\\u123G\"", "\"张三\\u\"", "\"a\\\\\\uZZZZ\""};
+  for (size_t i = 0; i < sizeof bad_u / sizeof bad_u[0]; i++) {
+    assert_int_equal(try_text(bad_u[i], "", &why), CG_EBADREQ);
+    assert_non_null(strstr(why.text, "four hex digits"));
+  }
+  assert_int_equal(try_text("\"张三\\u674e\"", "", &why), 0); /* 李, spelled as an escape */
+  /* A raw NUL byte inside the name (the length given, not found by strlen). */
+  char *t = text_with("\"张三X李四\"", "");
+  char *x = strstr(t, "X李四");
+  cg_buf_t body;
+  cg_cert_meta_t meta;
+  cg_seal_t seal;
+  assert_non_null(x);
+  *x = '\0';
+  assert_int_equal(parse_text(t, strlen(x + 1) + (size_t)(x + 1 - t), &body, &meta, &seal, &why),
+                   CG_EBADREQ);
+  assert_non_null(strstr(why.text, "NUL byte"));
+  assert_int_equal(body.len, 0);
+  cg_buf_free(&body);
+  free(t);
 }
 
 static void test_trailing_text(void **state) {

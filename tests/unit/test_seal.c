@@ -221,6 +221,14 @@ static void test_b64_form(void **state) {
   assert_false(cg_seal_b64_valid("AA-_", 4));     /* base64url is not base64 */
   assert_false(cg_seal_b64_valid("AA A", 4));
   assert_false(cg_seal_b64_valid("AA\0A", 4));
+  /* Bits beyond the bytes encoded must be zero: one spelling a signature. */
+  assert_true(cg_seal_b64_valid("AAE=", 4));  /* E = 000100: low 2 bits zero */
+  assert_false(cg_seal_b64_valid("AAB=", 4)); /* B = 000001 */
+  assert_false(cg_seal_b64_valid("AAC=", 4));
+  assert_true(cg_seal_b64_valid("AQ==", 4));  /* Q = 010000: low 4 bits zero */
+  assert_false(cg_seal_b64_valid("AR==", 4));
+  assert_false(cg_seal_b64_valid("AB==", 4));
+  assert_false(cg_seal_b64_valid("A/==", 4));
   /* 684 characters decode to 513 bytes unless padded down to 512. */
   memset(big, 'A', sizeof big);
   assert_false(cg_seal_b64_valid(big, CG_SEAL_B64_MAX));
