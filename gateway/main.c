@@ -195,6 +195,7 @@ static void on_hup(uv_signal_t *s, int signum) {
   rt->gen = old->gen + 1;
   rt->older = old;
   atomic_store_explicit(&srv.rt, rt, memory_order_release);
+  atomic_store(&srv.trust_gen, rt->trust_gen);
   wake_all();
   if (rt->trust_gen != old->trust_gen)
     cg_seals_rescan(srv.seals);
@@ -219,12 +220,15 @@ static void on_tick(uv_timer_t *t) {
   }
   if (rt->older != NULL && min_gen == rt->gen) {
     /* Reloads may come faster than ticks: free the whole chain, all of it
-     * older than what every worker has taken. */
+     * older than what every worker has taken (and than what the scanner
+     * may be taking a reference from: seals.c). */
+    pthread_mutex_lock(&srv.rt_free_mu);
     for (cg_runtime_t *o = rt->older, *next; o != NULL; o = next) {
       next = o->older;
       runtime_free(o);
     }
     rt->older = NULL;
+    pthread_mutex_unlock(&srv.rt_free_mu);
   }
   if (srv.state >= CG_STATE_STOPPING) {
     if (done == srv.nworkers) {
@@ -321,6 +325,8 @@ int main(int argc, char **argv) {
     return 0;
   }
   atomic_store(&srv.rt, rt);
+  atomic_store(&srv.trust_gen, rt->trust_gen);
+  pthread_mutex_init(&srv.rt_free_mu, NULL);
   {
     cg_store_reader_t *rd = NULL;
     cg_slice_t v;

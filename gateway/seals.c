@@ -107,8 +107,11 @@ static struct job *job_new(cg_trust_t *trust, const char *body, size_t len) {
   return j;
 }
 
-int cg_seals_check(cg_seals_t *s, cg_trust_t *trust, const char *ident, size_t len,
-                   const cg_record_t *rec, cg_worker_t *w, cg_seals_done_cb done, void *arg) {
+/* wait: for room below half the queue (the scanner only; a request, even
+ * one that wants no answer, never waits on an event loop). */
+static int check(cg_seals_t *s, cg_trust_t *trust, const char *ident, size_t len,
+                 const cg_record_t *rec, cg_worker_t *w, cg_seals_done_cb done, void *arg,
+                 int wait) {
   struct job *j;
   int err;
 
@@ -123,11 +126,16 @@ int cg_seals_check(cg_seals_t *s, cg_trust_t *trust, const char *ident, size_t l
   j->w = w;
   j->done = done;
   j->arg = arg;
-  if ((err = push(s, j, w == NULL)) != 0)
+  if ((err = push(s, j, wait)) != 0)
     job_free(j);
   else
     count(w ? &s->stats.on_request : &s->stats.background, 1);
   return err;
+}
+
+int cg_seals_check(cg_seals_t *s, cg_trust_t *trust, const char *ident, size_t len,
+                   const cg_record_t *rec, cg_worker_t *w, cg_seals_done_cb done, void *arg) {
+  return check(s, trust, ident, len, rec, w, done, arg, 0);
 }
 
 int cg_seals_verify(cg_seals_t *s, cg_trust_t *trust, const char *body, size_t len,
@@ -550,15 +558,17 @@ static int scan_one(void *arg, cg_slice_t key, cg_slice_t val) {
  * are read a batch at a time (no snapshot held while jobs wait) and queued,
  * waiting for room so that requests keep priority in a short queue. */
 static void scan_pass(cg_seals_t *s, cg_store_reader_t *rd) {
-  cg_runtime_t *rt = atomic_load(&s->srv->rt);
-  cg_trust_t *trust = cg_trust_ref(rt->trust);
+  cg_trust_t *trust;
   struct scan *x = calloc(1, sizeof *x);
   int more = 1, first = 1;
 
-  if (x == NULL) {
-    cg_trust_free(trust);
+  if (x == NULL)
     return;
-  }
+  /* The snapshot is the workers'; the scanner is none of them, so it takes
+   * its own reference under the lock its freeing takes (main.c). */
+  pthread_mutex_lock(&s->srv->rt_free_mu);
+  trust = cg_trust_ref(atomic_load(&s->srv->rt)->trust);
+  pthread_mutex_unlock(&s->srv->rt_free_mu);
   x->gen = cg_trust_generation(trust);
   while (more && !s->stopping) {
     x->n = 0;
@@ -571,15 +581,16 @@ static void scan_pass(cg_seals_t *s, cg_store_reader_t *rd) {
     for (int i = 0; i < x->n; i++) {
       cg_record_t r;
       if (cg_store_cert_get(rd, x->stale[i].ident, x->stale[i].len, &r) == 0)
-        cg_seals_check(s, trust, x->stale[i].ident, x->stale[i].len, &r, NULL, NULL, NULL);
+        check(s, trust, x->stale[i].ident, x->stale[i].len, &r, NULL, NULL, NULL, 1);
     }
     cg_store_reader_end(rd);
     if (x->last_len < CG_IDENT_MAX) {
       x->last[x->last_len++] = '\0';
     }
     first = 0;
-    /* A newer trust store makes this pass moot. */
-    if (atomic_load(&s->srv->rt)->trust != rt->trust)
+    /* A newer trust store makes this pass moot (and asked for another);
+     * a reload that kept the trust store does not. */
+    if (atomic_load(&s->srv->trust_gen) != x->gen)
       break;
   }
   free(x);

@@ -9,6 +9,7 @@
 #define CG_GATEWAY_SERVER_H
 
 #include <stdatomic.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -52,6 +53,11 @@ typedef struct cg_server {
   _Atomic(cg_runtime_t *) rt;
   _Atomic int state;
   _Atomic uint64_t gen;
+  /* For threads other than the workers (the seal scanner): the trust
+   * generation in force, and a lock held while old snapshots are freed, so
+   * that such a thread can take a reference from the current one. */
+  _Atomic uint32_t trust_gen;
+  pthread_mutex_t rt_free_mu;
   uint64_t started_ms;   /* uv_hrtime at start, ms */
   cg_worker_t **workers;
   struct cg_seals *seals; /* verifier threads and the re-check scanner */

@@ -51,7 +51,7 @@ struct cg_worker {
   struct cg_token_cache *tokens; /* keyed AES-GCM contexts for QR codes (routes.c) */
   cg_buf_t log;       /* access log lines waiting to be written */
   unsigned log_seq;   /* for sampling */
-  int force_close;    /* drain deadline passed: close everything */
+  _Atomic int force_close; /* drain deadline passed: close everything (set by the main thread) */
 };
 
 /* Creates the listening socket (SO_REUSEPORT, so that every worker has its
