@@ -320,6 +320,17 @@ static void parse(struct upconn *u, const char *p, size_t len) {
   }
 }
 
+/* The peer closed: an answer without Content-Length or chunks ends here.
+ * Whether it is complete now: llhttp_finish runs on_message_complete, whose
+ * HPE_PAUSED it passes back (llhttp 8.1, api.c), so that is success too. */
+static int finish_at_close(struct upconn *u) {
+  llhttp_errno_t e = llhttp_finish(&u->parser);
+  if ((e != HPE_OK && e != HPE_PAUSED) || !u->complete)
+    return 0;
+  u->keep_alive = 0;
+  return 1;
+}
+
 static void handshake(struct upconn *u);
 
 static void on_tls_data(struct upconn *u) {
@@ -335,7 +346,7 @@ static void on_tls_data(struct upconn *u) {
     if (n == MBEDTLS_ERR_SSL_WANT_READ || n == MBEDTLS_ERR_SSL_WANT_WRITE)
       return;
     if (n == 0 || n == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
-      if (u->state == S_CALL && llhttp_finish(&u->parser) == HPE_OK && u->complete)
+      if (u->state == S_CALL && finish_at_close(u))
         finish(u, CG_UP_OK);
       else if (u->state == S_CALL)
         finish(u, CG_UP_RESET);
@@ -367,8 +378,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   if (n < 0) {
     if (u->state == S_IDLE || u->call == NULL) {
       conn_close(u);
-    } else if (n == UV_EOF && u->ssl == NULL && u->state == S_CALL &&
-               llhttp_finish(&u->parser) == HPE_OK && u->complete) {
+    } else if (n == UV_EOF && u->ssl == NULL && u->state == S_CALL && finish_at_close(u)) {
       finish(u, CG_UP_OK); /* an answer delimited by the close */
     } else {
       finish(u, CG_UP_RESET);

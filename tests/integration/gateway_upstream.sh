@@ -181,15 +181,17 @@ ok "certgw -c CONF --check accepts the 5 configs used (deadline, negative_ttl, b
 
 # ---- starting and stopping ---------------------------------------------------------------
 # start_sim TIER [ARGS...]: the platform from its demo.json command line
-# (plus ARGS), waiting at most 10 s for its ready line.
+# (plus ARGS), waiting at most 10 s for its ready line (a new one: the log
+# keeps those of earlier starts).
 start_sim() {
-  local tier=$1 i cmd
+  local tier=$1 i cmd ready="^certgw-upstream-sim $1 listening on ${LISTEN[$1]}\$" before
   shift
+  before=$(grep -cs "$ready" "$T/sim-$tier.log") || before=0
   mapfile -t cmd <<<"${CMDLINE[$tier]}"
   "${cmd[@]}" "$@" >>"$T/sim-$tier.log" 2>&1 &
   SIMPID[$tier]=$!
   for ((i = 0; i < 100; i++)); do
-    grep -qs "^certgw-upstream-sim $tier listening on ${LISTEN[$tier]}\$" "$T/sim-$tier.log" && return 0
+    (($(grep -cs "$ready" "$T/sim-$tier.log") > before)) && return 0
     kill -0 "${SIMPID[$tier]}" 2>/dev/null || fail "the $tier simulator exited at start"
     sleep 0.1
   done
@@ -266,7 +268,7 @@ faults() {
   [[ $s == 200 ]] || fail "POST /_sim/faults $2 to $1: $s $(cat "$T/faults.b")"
 }
 both() { faults city "$1" && faults province "$1"; }
-NOFAULTS='{"latency":0,"jitter":0,"error_rate":0,"hang_rate":0,"reset_rate":0,"garbage_rate":0,"slow_rate":0,"slow_ms":1000}'
+NOFAULTS='{"latency":0,"jitter":0,"error_rate":0,"hang_rate":0,"reset_rate":0,"garbage_rate":0,"slow_rate":0,"slow_ms":1000,"close_rate":0}'
 # metrics: /metrics into $T/metrics; metric NAME{LABELS}: its value (0 when absent).
 metrics() {
   curl -s --noproxy '*' -m 5 -o "$T/metrics" "http://127.0.0.1:$P/metrics" || fail "GET /metrics"
@@ -419,6 +421,9 @@ ok "5e. latency 1200 ms (tier timeout 1000): 504 upstream_timeout in $(took late
 faulty slow '{"slow_rate":1,"slow_ms":300}' 200 ""
 has_id slow "$ID" || fail "slow body: 200 without the certificate: $(what slow)"
 ok "5f. slow_rate 1, slow_ms 300: 200 with the certificate in $(took slow) s"
+faulty closed '{"close_rate":1}' 200 ""
+has_id closed "$ID" || fail "an answer ended by the close: 200 without the certificate: $(what closed)"
+ok "5g. close_rate 1 (no Content-Length, the body ended by the close): 200 with the certificate"
 for tier in city province; do
   curl -s --noproxy '*' -m 5 -o "$T/f.b" "http://${LISTEN[$tier]}/_sim/faults" || fail "GET /_sim/faults"
   [[ $(tr -d ' ' <"$T/f.b") == "$NOFAULTS" ]] || fail "$tier faults not reset: $(cat "$T/f.b")"
@@ -657,7 +662,15 @@ pick province
 s=$(fetch tls "$ID")
 [[ $s == 200 ]] && has_id tls "$ID" || fail "province over TLS (ca.pem, platform.test): want 200, got $(what tls)"
 [[ $(metric 'certgw_upstream_calls_total{tier="province",outcome="ok"}') -ge 1 ]] || fail "TLS: no province ok call counted"
-ok "11a. province over https with ca_file = upstream/tls/ca.pem, server_name = platform.test: 200"
+# (its faults set from the command line: /_sim/faults speaks TLS now)
+stop_sim province
+start_sim province --tls-cert "$D/upstream/tls/server.pem" --tls-key "$D/upstream/tls/server.key" --close-rate 1
+pick province
+s=$(fetch tlsclose "$ID")
+stop_sim province
+start_sim province --tls-cert "$D/upstream/tls/server.pem" --tls-key "$D/upstream/tls/server.key"
+[[ $s == 200 ]] && has_id tlsclose "$ID" || fail "province over TLS, the answer ended by close_notify: want 200, got $(what tlsclose)"
+ok "11a. province over https with ca_file = upstream/tls/ca.pem, server_name = platform.test: 200; also an answer ended by close_notify"
 stop_gw
 start_gw "$D/tlsbad.conf"
 pick province

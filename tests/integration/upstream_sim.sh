@@ -297,7 +297,7 @@ ok "bad fault settings 400, none of them applied; faults off: 200 again"
 start_sim cli --data "$T/data.jsonl" --latency 200 --jitter 0 --error-rate 1 --hang-rate 0 \
   --reset-rate 0 --garbage-rate 0 --slow-rate 0 --slow-ms 250
 sim faults faults >/dev/null
-body_is faults '{"latency":200,"jitter":0,"error_rate":1,"hang_rate":0,"reset_rate":0,"garbage_rate":0,"slow_rate":0,"slow_ms":250}' ||
+body_is faults '{"latency":200,"jitter":0,"error_rate":1,"hang_rate":0,"reset_rate":0,"garbage_rate":0,"slow_rate":0,"slow_ms":250,"close_rate":0}' ||
   fail "faults from the command line: $(cat "$T/faults.b")"
 t=$(curl -s --noproxy '*' -m 10 -o "$T/cli.b" -w '%{http_code} %{time_total}' "${PURPOSE[@]}" \
   "http://127.0.0.1:$PORT/v1/certificates/$ID1")

@@ -30,6 +30,7 @@ static const struct {
     {"garbage_rate", RATE, offsetof(sim_faults_t, garbage_rate)},
     {"slow_rate", RATE, offsetof(sim_faults_t, slow_rate)},
     {"slow_ms", MS, offsetof(sim_faults_t, slow_ms)},
+    {"close_rate", RATE, offsetof(sim_faults_t, close_rate)},
 };
 
 int sim_faults_set(sim_faults_t *f, const char *name, double v, cg_why_t *why) {

@@ -297,13 +297,18 @@ static int send_answer(conn_t *c, int keep) {
   if (a->body.len < SIM_HEAD_ROOM) /* no room: sim_answer_reset ran out of memory */
     return -1;
   blen = a->body.len - SIM_HEAD_ROOM;
-  hl = snprintf(head, sizeof head,
-                "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-                "Content-Length: %zu\r\n%s\r\n",
-                a->status, reason(a->status), blen,
-                !keep                ? "Connection: close\r\n"
-                : c->http_minor == 0 ? "Connection: keep-alive\r\n"
-                                     : "");
+  if (a->close_delimited) /* the caller closes after it: the end of the body */
+    hl = snprintf(head, sizeof head,
+                  "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n",
+                  a->status, reason(a->status));
+  else
+    hl = snprintf(head, sizeof head,
+                  "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                  "Content-Length: %zu\r\n%s\r\n",
+                  a->status, reason(a->status), blen,
+                  !keep                ? "Connection: close\r\n"
+                  : c->http_minor == 0 ? "Connection: keep-alive\r\n"
+                                       : "");
   if (hl < 0 || (size_t)hl >= sizeof head)
     return -1;
   start = a->body.base + SIM_HEAD_ROOM - hl;
@@ -343,7 +348,7 @@ static int answer(conn_t *c) {
   case SIM_SEND:
     break;
   }
-  if (send_answer(c, c->keep) != 0 || !c->keep)
+  if (send_answer(c, c->keep) != 0 || !c->keep || c->ans.close_delimited)
     return -1;
   /* A holder list or a page of changes can be megabytes; do not keep that
    * much per idle connection. */

@@ -43,6 +43,8 @@ static void usage(FILE *f) {
       "  --garbage-rate P      answer a share P 200 with a body that is not JSON\n"
       "  --slow-rate P         send the body of a share P of answers a few bytes at a time ...\n"
       "  --slow-ms MS          ... over MS milliseconds (default 1000)\n"
+      "  --close-rate P        answer a share P without Content-Length, the body ended by\n"
+      "                        closing the connection (as HTTP/1.0 servers may)\n"
       "  --tls-cert FILE       speak TLS with this certificate (PEM, chain after it) ...\n"
       "  --tls-key FILE        ... and this key (PEM)\n"
       "  -h, --help            this text\n"
@@ -78,6 +80,7 @@ static const struct option options[] = {
     {"garbage-rate", required_argument, NULL, O_FAULT},
     {"slow-rate", required_argument, NULL, O_FAULT},
     {"slow-ms", required_argument, NULL, O_FAULT},
+    {"close-rate", required_argument, NULL, O_FAULT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };

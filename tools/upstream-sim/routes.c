@@ -26,6 +26,7 @@
 void sim_answer_reset(sim_answer_t *a) {
   a->status = 200;
   a->slow_ms = 0;
+  a->close_delimited = 0;
   a->body.len = 0;
   if (cg_buf_reserve(&a->body, SIM_HEAD_ROOM) == 0)
     a->body.len = SIM_HEAD_ROOM;
@@ -411,5 +412,7 @@ sim_action_t sim_routes_handle(sim_t *s, const sim_request_t *r, sim_answer_t *a
     protocol(s, r, a, op, seg, seglen, q, qlen);
   if (sim_rng_hit(rng, f.slow_rate))
     a->slow_ms = f.slow_ms;
+  if (sim_rng_hit(rng, f.close_rate))
+    a->close_delimited = 1;
   return SIM_SEND;
 }

@@ -36,7 +36,7 @@
  * probabilities 0..1 drawn afresh for each protocol call. */
 typedef struct sim_faults {
   unsigned latency_ms, jitter_ms, slow_ms;
-  double error_rate, hang_rate, reset_rate, garbage_rate, slow_rate;
+  double error_rate, hang_rate, reset_rate, garbage_rate, slow_rate, close_rate;
 } sim_faults_t;
 
 #define SIM_FAULT_MS_MAX 3600000 /* an hour: anything longer is a typo */
@@ -129,6 +129,7 @@ typedef struct sim_answer {
   int status;
   cg_buf_t body;
   unsigned slow_ms; /* 0: send at once; else dribble the body over this long */
+  int close_delimited; /* no Content-Length: the body ends when the connection closes */
 } sim_answer_t;
 
 /* Starts a thread for an accepted socket; it owns fd from now on.
