@@ -202,6 +202,13 @@ static void breaker_result(cg_upstream_t *up, struct tier *t, int ok) {
   pthread_mutex_unlock(&up->mu);
 }
 
+static int breaker_closed(cg_upstream_t *up, struct tier *t) {
+  pthread_mutex_lock(&up->mu);
+  int closed = t->state == BREAKER_CLOSED;
+  pthread_mutex_unlock(&up->mu);
+  return closed;
+}
+
 /* The next address in turn that is not ejected; all ejected, the one whose
  * ejection ends first (a tier is never left with nowhere to go). */
 static int pick_address(cg_upstream_t *up, struct tier *t, int avoid) {
@@ -464,10 +471,11 @@ static void on_answer(void *arg, int kind, int status, const char *body, size_t 
       DL_APPEND2(up->verifying[f->w->id], f, vprev, vnext);
       return;
     }
-    /* No room to check it: the tier's answer is of no use (and a half-open
-     * breaker's trial must end). */
-    count(&t->calls[O_BAD_ANSWER], 1);
-    breaker_result(up, t, 0);
+    /* No room to check it: the answer is of no use, but the platform gave
+     * it, so the tier counts as working (a half-open breaker's trial ends
+     * closed): a local overload must not open the breaker of a healthy
+     * platform. */
+    breaker_result(up, t, 1);
     f->failed = 1;
     next_tier(f);
     return;
@@ -485,8 +493,10 @@ static void on_answer(void *arg, int kind, int status, const char *body, size_t 
   breaker_result(up, t, 0);
   if (kind == CG_UP_CONNECT || kind == CG_UP_RESET)
     eject(up, t, f->addr);
-  /* One retry on another address of the same tier, if the budget allows. */
-  if (f->tried_on_tier == 1 && t->cfg->naddrs > 1 && budget_take(up)) {
+  /* One retry on another address of the same tier, if the budget allows
+   * and the breaker is still closed (this failure may have opened it, or
+   * been a half-open breaker's one trial). */
+  if (f->tried_on_tier == 1 && t->cfg->naddrs > 1 && breaker_closed(up, t) && budget_take(up)) {
     count(&up->retries, 1);
     attempt(f, f->addr);
     return;
