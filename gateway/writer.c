@@ -75,6 +75,7 @@ struct item {
 struct cg_writer {
   cg_store_t *store;
   uint8_t audit_key[32];
+  uint8_t recovered_to[CG_AUDIT_KEY_LEN]; /* recovery: the last log key walked */
   cg_audit_hmac_t *hmac;
   pthread_t thread;
   pthread_mutex_t mu;
@@ -469,6 +470,7 @@ static int file_all(cg_writer_t *w, cg_store_writer_t *tx) {
 
 struct marks {
   char key[16][64];
+  uint8_t at[16][CG_AUDIT_KEY_LEN]; /* each mark's oldest record */
   int n;
   uint8_t min[CG_AUDIT_KEY_LEN];
 };
@@ -480,6 +482,7 @@ static int collect_mark(void *arg, cg_slice_t key, cg_slice_t val) {
   if (val.len == CG_AUDIT_KEY_LEN && key.len < sizeof m->key[0] && m->n < 16) {
     if (m->n == 0 || memcmp(val.base, m->min, CG_AUDIT_KEY_LEN) < 0)
       memcpy(m->min, val.base, CG_AUDIT_KEY_LEN);
+    memcpy(m->at[m->n], val.base, CG_AUDIT_KEY_LEN);
     memcpy(m->key[m->n], key.base, key.len);
     m->key[m->n++][key.len] = '\0';
   }
@@ -489,6 +492,8 @@ static int collect_mark(void *arg, cg_slice_t key, cg_slice_t val) {
 static int recover_one(void *arg, cg_slice_t key, cg_slice_t val) {
   cg_writer_t *w = arg;
   static const uint8_t none[CG_AUDIT_HOLDER_LEN];
+  if (key.len == CG_AUDIT_KEY_LEN)
+    memcpy(w->recovered_to, key.base, CG_AUDIT_KEY_LEN);
   if (key.len == CG_AUDIT_KEY_LEN && val.len >= CG_AUDIT_HOLDER_AT + CG_AUDIT_HOLDER_LEN &&
       memcmp(val.base + CG_AUDIT_HOLDER_AT, none, CG_AUDIT_HOLDER_LEN) != 0 &&
       w->npend < PEND_MAX) {
@@ -496,7 +501,7 @@ static int recover_one(void *arg, cg_slice_t key, cg_slice_t val) {
     memcpy(w->pend[w->npend].key, key.base, CG_AUDIT_KEY_LEN);
     w->npend++;
   }
-  return w->npend == PEND_MAX; /* the rest at the next start: the marks stay */
+  return w->npend == PEND_MAX; /* the rest at the next start: the marks move up */
 }
 
 /* At start: index the log from every mark left (by a writer that stopped
@@ -523,10 +528,17 @@ static void recover_index(cg_writer_t *w) {
     return;
   }
   int err = file_all(w, tx);
-  for (int i = 0; i < m.n && !err && !full; i++) {
-    err = cg_store_del(tx, CG_DB_META, m.key[i], strlen(m.key[i]));
-    if (err == CG_ENOTFOUND)
-      err = 0;
+  for (int i = 0; i < m.n && !err; i++) {
+    if (!full) {
+      err = cg_store_del(tx, CG_DB_META, m.key[i], strlen(m.key[i]));
+      if (err == CG_ENOTFOUND)
+        err = 0;
+    } else if (memcmp(m.at[i], w->recovered_to, CG_AUDIT_KEY_LEN) < 0) {
+      /* Up to the last record walked (filed again next time: harmless),
+       * so that the next start goes on from there, not from the start. */
+      err = cg_store_put(tx, CG_DB_META, m.key[i], strlen(m.key[i]), w->recovered_to,
+                         CG_AUDIT_KEY_LEN);
+    }
   }
   if (err == 0 && cg_store_write_commit(tx) == 0)
     fprintf(stderr, "certgw: writer: %zu audit index entries recovered from %d marks\n", w->npend,
@@ -624,8 +636,20 @@ static void free_items(struct item *it) {
   }
 }
 
+/* A group not filed (its transaction did not begin, or not commit). */
+static void group_failed(cg_writer_t *w, int had_items, int stopping) {
+  atomic_fetch_add(&w->stats.failures, 1);
+  if (stopping)
+    w->mark_frozen = 1; /* (its slices were let go before the commit) */
+  /* A lost revocation must come again: the feed cursors stored stay. */
+  if (had_items && !w->cursors_frozen) {
+    w->cursors_frozen = 1;
+    fprintf(stderr, "certgw: writer: feed cursors stay as stored until the next start\n");
+  }
+}
+
 /* One group: the listed items and every ring's entries up to now, in one
- * transaction. Ring space is given back only once the group is committed. */
+ * transaction. Ring space is given back when the group is done, filed or not. */
 static void file_group(cg_writer_t *w, struct item *batch, int stopping) {
   uint64_t heads[RINGS_MAX];
   cg_store_writer_t *tx;
@@ -635,10 +659,13 @@ static void file_group(cg_writer_t *w, struct item *batch, int stopping) {
   for (int i = 0; i < w->nrings; i++)
     heads[i] = atomic_load_explicit(&w->rings[i].head, memory_order_acquire);
   if ((err = cg_store_write_begin(w->store, 0, &tx)) != 0) {
-    fprintf(stderr, "certgw: writer: cannot begin: %s\n", cg_strerror(err));
-    free_items(batch);
-    atomic_fetch_add(&w->stats.failures, 1);
-    return;
+    /* As a failed commit (below): the items and the rings' records are
+     * lost, said so, the cursors held back, and the ring space given back,
+     * or a lasting failure would leave a stopping writer spinning. */
+    fprintf(stderr, "certgw: writer: cannot begin: %s; this group's records are not filed\n",
+            cg_strerror(err));
+    group_failed(w, batch != NULL, stopping);
+    goto give_back;
   }
   for (struct item *it = batch; it != NULL && !err; it = it->next, nother++)
     err = file_item(w, tx, it);
@@ -680,14 +707,9 @@ static void file_group(cg_writer_t *w, struct item *batch, int stopping) {
       fprintf(stderr, "certgw: writer: %llu audit records and %llu other items not filed: %s\n",
               (unsigned long long)na, (unsigned long long)nother, cg_strerror(err));
     }
-    atomic_fetch_add(&w->stats.failures, 1);
-    if (stopping)
-      w->mark_frozen = 1; /* (its slices were let go before the commit) */
-    if (batch != NULL && !w->cursors_frozen) {
-      w->cursors_frozen = 1;
-      fprintf(stderr, "certgw: writer: feed cursors stay as stored until the next start\n");
-    }
+    group_failed(w, batch != NULL, stopping);
   }
+give_back:
   /* Filed or failed, the space is given back: a failing disk must not stop
    * the gateway behind a full ring (the failure is counted and logged). */
   for (int i = 0; i < w->nrings; i++)
