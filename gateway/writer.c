@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <uthash.h>
 #include <xxhash.h>
 
 #include "core/cert.h"
@@ -72,8 +73,23 @@ struct item {
   size_t data_len;
 };
 
+/* A revocation of a certificate the store did not hold when it came: a
+ * fetch of it answered before the revocation may still be on its way, and
+ * its fill must not store it as valid. Kept REVOKED_KEEP_MS, at most
+ * REVOKED_MAX (the oldest dropped first: uthash keeps insertion order). */
+#define REVOKED_KEEP_MS (10 * 60 * 1000)
+#define REVOKED_MAX 65536
+
+struct revoked {
+  UT_hash_handle hh;
+  uint64_t at_ms;
+  size_t len;
+  char ident[];
+};
+
 struct cg_writer {
   cg_store_t *store;
+  struct revoked *revoked; /* uthash, by identifier; the writer thread's alone */
   uint8_t audit_key[32];
   uint8_t recovered_to[CG_AUDIT_KEY_LEN]; /* recovery: the last log key walked */
   cg_audit_hmac_t *hmac;
@@ -262,6 +278,42 @@ int cg_writer_meta(cg_writer_t *w, const char *key, const void *val, size_t len)
 
 /* One item of a group. A record that is gone is not an error: a verdict or
  * a revocation for it has nothing left to change. */
+static uint64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void revoked_drop(cg_writer_t *w, struct revoked *r) {
+  HASH_DEL(w->revoked, r);
+  free(r);
+}
+
+static void revoked_note(cg_writer_t *w, const char *ident, size_t len) {
+  uint64_t now = mono_ms();
+  struct revoked *r, *tmp;
+  HASH_FIND(hh, w->revoked, ident, len, r);
+  if (r != NULL)
+    revoked_drop(w, r); /* put back at the end, with the new time */
+  HASH_ITER(hh, w->revoked, r, tmp) {
+    if (now - r->at_ms < REVOKED_KEEP_MS && HASH_COUNT(w->revoked) < REVOKED_MAX)
+      break;
+    revoked_drop(w, r);
+  }
+  if ((r = malloc(sizeof *r + len)) == NULL)
+    return;
+  r->at_ms = now;
+  r->len = len;
+  memcpy(r->ident, ident, len);
+  HASH_ADD(hh, w->revoked, ident[0], len, r);
+}
+
+static int revoked_recently(cg_writer_t *w, const char *ident, size_t len) {
+  struct revoked *r;
+  HASH_FIND(hh, w->revoked, ident, len, r);
+  return r != NULL && mono_ms() - r->at_ms < REVOKED_KEEP_MS;
+}
+
 static int file_item(cg_writer_t *w, cg_store_writer_t *tx, struct item *it) {
   int err = 0;
   switch (it->kind) {
@@ -280,8 +332,9 @@ static int file_item(cg_writer_t *w, cg_store_writer_t *tx, struct item *it) {
     cg_record_t o;
     uint8_t *rec = it->data;
     if (it->data_len >= CG_RECORD_HEADER &&
-        cg_store_write_get(tx, CG_DB_CERT, it->ident, it->ident_len, &old) == 0 &&
-        cg_record_decode(old.base, old.len, &o) == 0 && (o.flags & CG_RECORD_REVOKED_LATER)) {
+        ((cg_store_write_get(tx, CG_DB_CERT, it->ident, it->ident_len, &old) == 0 &&
+          cg_record_decode(old.base, old.len, &o) == 0 && (o.flags & CG_RECORD_REVOKED_LATER)) ||
+         revoked_recently(w, it->ident, it->ident_len))) {
       rec[1] = CG_CERT_REVOKED;
       rec[7] |= CG_RECORD_REVOKED_LATER;
     }
@@ -291,6 +344,8 @@ static int file_item(cg_writer_t *w, cg_store_writer_t *tx, struct item *it) {
   }
   case ITEM_REVOKE:
     err = cg_store_cert_revoke(tx, it->ident, it->ident_len);
+    if (err == CG_ENOTFOUND)
+      revoked_note(w, it->ident, it->ident_len);
     atomic_fetch_add(&w->stats.revocations, 1);
     break;
   case ITEM_META:
@@ -774,6 +829,10 @@ static void *run(void *arg) {
 }
 
 static void writer_free(cg_writer_t *w) {
+  struct revoked *r, *tmp;
+  HASH_ITER(hh, w->revoked, r, tmp) {
+    revoked_drop(w, r);
+  }
   cg_audit_hmac_free(w->hmac);
   for (int i = 0; i < w->nrings; i++) {
     free(w->rings[i].buf);

@@ -758,6 +758,43 @@ sed -n 152p "$T/late.out" | grep -q "^200 .*\"certificateIdentifier\":\"$X2\"" |
 sed -n 153p "$T/late.out" | grep -q '^200 {"status":"ok"' ||
   fail "13. answer 153 is not /healthz's: $(sed -n 153p "$T/late.out")"
 ok "13. 150 stored fetches and two misses at 600 ms, read late, then /healthz: answered in order, each once"
+
+# ---- 14. a revocation that overtakes a fetch ----------------------------------------------------------
+# The city answers a fetch of X (not revoked), its body dribbled over 2 s;
+# meanwhile the province's feed (polled every 200 ms; the city's slow
+# answers would hold up the city's own feed) announces X revoked to certgw,
+# which does not hold X yet. When the fetch's answer is then stored, X must
+# be stored revoked: 410, not 200 until the next refresh.
+stop_gw
+stop_sim province # (TLS since section 11: plain again, as in the base config)
+start_sim province
+cp "$BASE" "$D/race.conf"
+conf_set "$D/race.conf" upstream deadline 5000
+conf_set "$D/race.conf" upstream feed_interval 200
+conf_set "$D/race.conf" "upstream city" timeout 4000
+conf_set "$D/race.conf" "upstream city" token "$NEWTOKEN"
+start_gw "$D/race.conf"
+pick city
+X=$ID
+faults city '{"slow_rate":1,"slow_ms":2000}'
+fetch race1 "$X" >"$T/race1.status" &
+racer=$!
+sleep 0.4 # the city has taken the call (and its faults)
+faults city "$NOFAULTS"
+s=$(curl -s --noproxy '*' -m 5 -o "$T/rev.b" -w '%{http_code}' -d "{\"certificateIdentifier\":\"$X\"}" \
+  "http://${LISTEN[province]}/_sim/revoke") || true
+[[ $s == 200 ]] || fail "14. POST /_sim/revoke to the province: $s $(cat "$T/rev.b")"
+wait "$racer" || true
+[[ $(cat "$T/race1.status") == 200 ]] && has_id race1 "$X" ||
+  fail "14. the slow fetch of $X: want 200 (answered before the revocation), got $(what race1)"
+for ((i = 0; i < 30; i++)); do
+  s=$(fetch race2 "$X")
+  [[ -z $(header race2 X-Cache) ]] && break # from the store, not the fill's memory
+  sleep 0.1
+done
+[[ $s == 410 ]] && code_is race2 certificate_revoked ||
+  fail "14. $X revoked while its fetch was on the way: from the store want 410, got $(what race2)"
+ok "14. a revocation that came while the fetch of the certificate was on its way: stored revoked, 410"
 stop_gw
 stop_sim province
 stop_sim city
