@@ -275,13 +275,19 @@ int cg_venue_registry_take(const cg_venue_registry_t *r, const cg_venue_t *v, ui
   cap = (uint64_t)burst * 1000;
   old = atomic_load(&e->bucket);
   do {
+    uint64_t t = now32;
     if (old == UINT64_MAX) {
       tokens = cap;
     } else {
       tokens = old >> 32;
       last = old & 0xffffffffu;
-      /* Refill at rate tokens a second: rate milli-tokens a millisecond. */
-      tokens += ((now32 - last) & 0xffffffffu) * rate;
+      /* Refill at rate tokens a second: rate milli-tokens a millisecond.
+       * Workers' clocks differ by a loop turn or so: a time before the last
+       * one seen refills nothing (and the bucket keeps the later time),
+       * rather than wrapping round to a full bucket. */
+      if ((int32_t)(t - last) < 0)
+        t = last;
+      tokens += ((t - last) & 0xffffffffu) * rate;
       if (tokens > cap)
         tokens = cap;
     }
@@ -290,7 +296,7 @@ int cg_venue_registry_take(const cg_venue_registry_t *r, const cg_venue_t *v, ui
       *retry_after = (unsigned)((missing + rate - 1) / rate / 1000 + 1);
       return CG_ERATE;
     }
-    next = (tokens - 1000) << 32 | now32;
+    next = (tokens - 1000) << 32 | t;
   } while (!atomic_compare_exchange_weak(&e->bucket, &old, next));
   return 0;
 }

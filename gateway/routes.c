@@ -63,6 +63,10 @@ static const cg_venue_t *authenticate(cg_conn_t *c, const cg_runtime_t *rt) {
   size_t len;
   const cg_venue_t *v;
 
+  /* A request taken up again after a wait authenticates anew against the
+   * snapshot in force: what it named before may have been freed since. */
+  r->venue_id = NULL;
+  r->venue = NULL;
   if (r->auth_overflow || r->auth_len < 8 || strncasecmp(r->auth, "Bearer ", 7) != 0)
     return NULL;
   tok = r->auth + 7;

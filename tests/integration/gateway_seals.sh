@@ -141,8 +141,13 @@ grep -q "^generation $(printf '%08x' "$gen0")$" "$T/list1" ||
   fail "trust list's generation is not certgw's ($(printf '%08x' "$gen0"))"
 ok "trust list: the anchor, $nsigners signers ok, certgw's generation $(printf '%08x' "$gen0")"
 
-[[ $(crc trust revoke -c "$CONF" --signer "$FPR" --reason "integration test") == 0 ]] ||
+# A reason longer than a comment line takes, in Chinese: cut on a character.
+reason="integration test: $(printf '印章私钥泄露%.0s' $(seq 12))"
+[[ $(crc trust revoke -c "$CONF" --signer "$FPR" --reason "$reason") == 0 ]] ||
   { cat "$T/err"; fail "trust revoke"; }
+iconv -f UTF-8 -t UTF-8 "$T/d/trust/revoked.txt" >/dev/null 2>&1 ||
+  { od -c "$T/d/trust/revoked.txt" | tail -5; fail "revoked.txt is not UTF-8 after a long reason"; }
+grep -q "印章私钥泄露" "$T/d/trust/revoked.txt" || fail "revoked.txt does not keep the reason"
 grep -q SIGHUP "$T/out" || fail "trust revoke does not mention SIGHUP"
 grep -q "^$FPR\$" "$T/d/trust/revoked.txt" || fail "revoked.txt does not list $FPR"
 [[ $(crc trust revoke -c "$CONF" --signer "${FPR^^}") == 0 ]] || fail "revoking again is not 0"

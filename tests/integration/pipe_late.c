@@ -129,5 +129,7 @@ int main(int argc, char **argv) {
       return 1;
   fflush(stdout);
   close(fd);
+  free(first);
+  free(late);
   return 0;
 }

@@ -454,6 +454,13 @@ static void test_rate_limit(void **state) {
   for (int i = 0; i < 3; i++)
     assert_int_equal(cg_venue_registry_take(reg, pv, 60000, 2, 3, &retry), 0);
   assert_int_equal(cg_venue_registry_take(reg, pv, 60000, 2, 3, &retry), CG_ERATE);
+  /* Another worker whose loop time lags a few milliseconds: no refill (it
+   * wrapped round to a full bucket), and the bucket keeps the later time. */
+  assert_int_equal(cg_venue_registry_take(reg, pv, 59990, 2, 3, &retry), CG_ERATE);
+  assert_int_equal(cg_venue_registry_take(reg, pv, 59999, 2, 3, &retry), CG_ERATE);
+  assert_int_equal(cg_venue_registry_take(reg, pv, 60499, 2, 3, &retry), CG_ERATE);
+  assert_int_equal(cg_venue_registry_take(reg, pv, 60500, 2, 3, &retry), 0);
+  assert_int_equal(cg_venue_registry_take(reg, pv, 60400, 2, 3, &retry), CG_ERATE);
   /* No limit. */
   for (int i = 0; i < 1000; i++)
     assert_int_equal(cg_venue_registry_take(reg, pv, 60000, 0, 0, &retry), 0);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -903,14 +904,20 @@ static int seal_all(struct demo *d, const spec_t *specs, size_t nspecs, FILE *ou
 
 static int write_file(const char *dir, const char *name, const char *text, mode_t mode) {
   char path[4096];
-  FILE *f;
+  FILE *f = NULL;
+  int fd;
   snprintf(path, sizeof path, "%s/%s", dir, name);
-  if ((f = fopen(path, "w")) == NULL) {
+  /* With its mode from the start (a key file is never readable by others,
+   * not even while it is written); chmod for a file that was there. */
+  if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)) < 0 ||
+      fchmod(fd, mode) != 0 || (f = fdopen(fd, "w")) == NULL) {
     fprintf(stderr, "certctl: %s: %s\n", path, strerror(errno));
+    if (fd >= 0)
+      close(fd);
     return CG_EIO;
   }
   fputs(text, f);
-  if (fclose(f) != 0 || chmod(path, mode) != 0) {
+  if (fclose(f) != 0) {
     fprintf(stderr, "certctl: %s: %s\n", path, strerror(errno));
     return CG_EIO;
   }

@@ -915,9 +915,12 @@ static void comment_text(const char *s, char *out, size_t cap) {
   size_t n = 0;
   for (; *s && n + 1 < cap; s++)
     out[n++] = (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s;
-  if (*s) /* cut: do not leave half a character */
-    while (n > 0 && ((unsigned char)out[n] & 0xc0) == 0x80)
+  if (((unsigned char)*s & 0xc0) == 0x80) { /* cut inside a character: drop its start */
+    while (n > 0 && ((unsigned char)out[n - 1] & 0xc0) == 0x80)
       n--;
+    if (n > 0)
+      n--;
+  }
   out[n] = '\0';
 }
 
