@@ -41,9 +41,9 @@ cg_seal_alg_t cg_seal_alg_parse(const char *s, size_t len);
 
 struct cg_signer;
 
-/* 1 if s[0..len) is standard base64 (RFC 4648 §4, padded) of 1 to
- * CG_SEAL_SIG_MAX bytes. A check of form, not a decoder: decoding is
- * mbedTLS's, when a seal is verified. */
+/* 1 if s[0..len) is standard base64 (RFC 4648 §4, padded, the bits the
+ * padding leaves over zero) of 1 to CG_SEAL_SIG_MAX bytes. A check of form,
+ * not a decoder: decoding is mbedTLS's, when a seal is verified. */
 int cg_seal_b64_valid(const char *s, size_t len);
 
 /* Seals body: signs SHA-256(body) with the signer's private key and fills

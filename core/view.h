@@ -24,7 +24,8 @@ int cg_view_is_full(const cg_scope_t *scope);
 
 /* Appends the view of rec for scope to out; trust_gen is the generation of
  * the trust store in force (0: none loaded). Returns 0, CG_ERECORD (a body
- * that is not JSON) or CG_ETOOBIG / CG_ENOMEM. */
+ * that is not a JSON object, or a masked value that is not UTF-8: only a
+ * corrupt record has either) or CG_ETOOBIG / CG_ENOMEM. */
 int cg_view_render(const cg_scope_t *scope, const cg_record_t *rec, uint32_t trust_gen,
                    cg_buf_t *out);
 
@@ -38,7 +39,8 @@ const char *cg_view_seal_status(const cg_record_t *rec, uint32_t gen);
  * codes keep their first and last four characters, names their first
  * character, addresses their first nine characters, phone numbers their
  * first three and last four). Appends the masked text, as a JSON string
- * body without quotes, to out. */
+ * body without quotes, to out. Returns 0, CG_ERECORD for a value that is
+ * not UTF-8 (nothing appended), or CG_ETOOBIG / CG_ENOMEM. */
 int cg_view_mask(const char *field, const char *value, cg_buf_t *out);
 
 /* Works out what the views look up in scope's lists (see cg_scope_t), once

@@ -33,11 +33,11 @@ enum { BREAKER_CLOSED, BREAKER_OPEN, BREAKER_HALF_OPEN };
 /* How a call to a tier ended, for the metrics. */
 enum outcome {
   O_OK, O_NOT_FOUND, O_STATUS, O_BAD_ANSWER, O_CONNECT, O_RESET, O_TIMEOUT, O_PROTOCOL, O_TLS,
-  O_BREAKER_OPEN, O__N
+  O_UNCHECKED, O_BREAKER_OPEN, O__N
 };
 static const char *const outcome_names[O__N] = {
     "ok", "not_found", "status", "bad_answer", "connect", "reset", "timeout", "protocol", "tls",
-    "breaker_open"};
+    "unchecked", "breaker_open"};
 
 struct waiter {
   cg_worker_t *w;
@@ -475,6 +475,7 @@ static void on_answer(void *arg, int kind, int status, const char *body, size_t 
      * it, so the tier counts as working (a half-open breaker's trial ends
      * closed): a local overload must not open the breaker of a healthy
      * platform. */
+    count(&t->calls[O_UNCHECKED], 1);
     breaker_result(up, t, 1);
     f->failed = 1;
     next_tier(f);

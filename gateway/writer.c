@@ -276,8 +276,6 @@ int cg_writer_meta(cg_writer_t *w, const char *key, const void *val, size_t len)
   return enqueue_data(w, ITEM_META, key, strlen(key), val, len);
 }
 
-/* One item of a group. A record that is gone is not an error: a verdict or
- * a revocation for it has nothing left to change. */
 static uint64_t mono_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -314,6 +312,8 @@ static int revoked_recently(cg_writer_t *w, const char *ident, size_t len) {
   return r != NULL && mono_ms() - r->at_ms < REVOKED_KEEP_MS;
 }
 
+/* One item of a group. A record that is gone is not an error: a verdict or
+ * a revocation for it has nothing left to change. */
 static int file_item(cg_writer_t *w, cg_store_writer_t *tx, struct item *it) {
   int err = 0;
   switch (it->kind) {

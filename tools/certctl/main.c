@@ -39,7 +39,7 @@ static void usage(FILE *f) {
         "  certctl stat   (-c CONF | -d DATADIR) [--json]\n"
         "  certctl audit  (-c CONF | -d DATADIR) (--holder CODE | --venue ID) [--json]\n"
         "  certctl venue  add|list|disable|enable|rotate (-c CONF | -d DATADIR) ...\n"
-        "  certctl verify (-c CONF | -d DATADIR --trust DIR) [--threads N] [--unchecked] [FILE|-]\n"
+        "  certctl verify (-c CONF | -d DATADIR --trust DIR) [--threads N] [--unchecked | FILE|-]\n"
         "  certctl trust  list|add|revoke (-c CONF | --trust DIR) ...\n"
         "  certctl mint   -c CONF --holder CODE [--holder-type 111|001] [--types T1,T2]\n"
         "                 [--ttl SECONDS] [--png FILE]\n"

@@ -673,8 +673,8 @@ static int store_exists(const ctl_target_t *t, cg_config_t *cfg) {
 
 int ctl_verify(int argc, char **argv) {
   static const char usage[] =
-      "usage: certctl verify (-c CONF | -d DATADIR --trust DIR) [--threads N] [--unchecked]\n"
-      "                      [FILE|-]\n"
+      "usage: certctl verify (-c CONF | -d DATADIR --trust DIR) [--threads N]\n"
+      "                      [--unchecked | FILE|-]\n"
       "       certctl verify --trust DIR [--threads N] FILE|-\n"
       "\n"
       "Checks electronic seals against the trust store (the config's [seal]\n"
