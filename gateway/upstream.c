@@ -21,6 +21,7 @@
 #include "core/record.h"
 #include "gateway/seals.h"
 #include "gateway/upclient.h"
+#include "gateway/writer.h"
 
 #define INFLIGHT_MAX 10000  /* identifiers fetched at once; beyond, 503 */
 #define REMEMBER_MAX 100000 /* results remembered (not found, or just filled); oldest go first */
@@ -798,9 +799,30 @@ static void poll_feed(struct tier *t, cg_upstream_t *up) {
     t->polling = 0;
 }
 
+/* The tier's cursor as the store has it (none: the one it has now stays). */
+static void load_cursor(struct tier *t, cg_worker_t *w) {
+  char key[96];
+  cg_slice_t v;
+  snprintf(key, sizeof key, "upstream.cursor.%s", t->cfg->name);
+  if (cg_store_reader_begin(w->reader) == 0) {
+    if (cg_store_get(w->reader, CG_DB_META, key, strlen(key), &v) == 0 && v.len > 0 &&
+        v.len < sizeof t->cursor) {
+      memcpy(t->cursor, v.base, v.len);
+      t->cursor[v.len] = '\0';
+    }
+    cg_store_reader_end(w->reader);
+  }
+}
+
 static void on_feed_timer(uv_timer_t *tm) {
   cg_upstream_t *up = tm->data;
   struct tier *t = (struct tier *)((char *)tm - offsetof(struct tier, feed_timer));
+  /* After a write group failed, changes this poller went past may have been
+   * lost with it, and the cursors stored no longer move: every poll starts
+   * again from the stored one (a change applied twice does no harm), so
+   * that nothing lost stays lost until a restart. */
+  if (!t->polling && cg_writer_cursors_frozen(up->srv->writer))
+    load_cursor(t, up->feeder);
   poll_feed(t, up);
 }
 
@@ -991,19 +1013,9 @@ int cg_upstream_worker_start(cg_upstream_t *up, cg_worker_t *w, cg_why_t *why) {
   up->feeder = w;
   for (int i = 0; i < up->ntiers; i++) {
     struct tier *t = &up->tiers[i];
-    char key[96];
-    cg_slice_t v;
     if (!t->cfg->feed)
       continue;
-    snprintf(key, sizeof key, "upstream.cursor.%s", t->cfg->name);
-    if (cg_store_reader_begin(w->reader) == 0) {
-      if (cg_store_get(w->reader, CG_DB_META, key, strlen(key), &v) == 0 && v.len > 0 &&
-          v.len < sizeof t->cursor) {
-        memcpy(t->cursor, v.base, v.len);
-        t->cursor[v.len] = '\0';
-      }
-      cg_store_reader_end(w->reader);
-    }
+    load_cursor(t, w);
     uv_timer_init(&w->loop, &t->feed_timer);
     t->feed_timer.data = up;
     t->feed_timer_on = 1;

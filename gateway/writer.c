@@ -139,11 +139,13 @@ struct cg_writer {
   int marked;                         /* the store holds this writer's mark */
   int mark_frozen;                    /* a stopping group failed: the mark stays as stored */
   uint64_t index_due_ms;
-  int cursors_frozen; /* a group failed: feed cursors stay where the store has them */
+  _Atomic int cursors_frozen; /* a group failed: feed cursors stay where the store has them */
   char mark[64];                      /* this writer's meta key while npend > 0 */
 };
 
 cg_writer_stats_t *cg_writer_stats(cg_writer_t *w) { return &w->stats; }
+
+int cg_writer_cursors_frozen(cg_writer_t *w) { return w != NULL && atomic_load(&w->cursors_frozen); }
 
 static int enqueue(cg_writer_t *w, struct item *it) {
   pthread_mutex_lock(&w->mu);
