@@ -752,18 +752,18 @@ static void file_group(cg_writer_t *w, struct item *batch, int stopping) {
     if (err == 0)
       err = update_mark(w, tx, &marked);
   }
-  if (err == 0 && (err = cg_store_write_commit(tx)) == 0) {
+  if (err != 0)
+    cg_store_write_abort(tx);
+  else if ((err = cg_store_write_commit(tx)) == 0) { /* (a failed commit frees tx itself) */
     if (w->nslice > 0)
       slice_filed(w);
     w->marked = marked;
     atomic_fetch_add(&w->stats.audits, na);
     atomic_fetch_add(&w->stats.commits, 1);
-  } else {
-    if (err != 0) {
-      cg_store_write_abort(tx);
-      fprintf(stderr, "certgw: writer: %llu audit records and %llu other items not filed: %s\n",
-              (unsigned long long)na, (unsigned long long)nother, cg_strerror(err));
-    }
+  }
+  if (err != 0) {
+    fprintf(stderr, "certgw: writer: %llu audit records and %llu other items not filed: %s\n",
+            (unsigned long long)na, (unsigned long long)nother, cg_strerror(err));
     group_failed(w, batch != NULL, stopping);
   }
 give_back:
