@@ -115,6 +115,7 @@ static const struct {
     {"server", "max_body_bytes", K_UINT, FIELD(max_body_bytes), 64u << 20},
     {"server", "max_connections", K_UINT, FIELD(max_connections), 1000000},
     {"server", "send_buffer", K_SIZE, FIELD(send_buffer), 0},
+    {"server", "proxy_protocol", K_BOOL, FIELD(proxy_protocol), 1},
     {"server", "access_log", K_PATH, FIELD(access_log), 0},
     {"server", "access_log_sample", K_UINT, FIELD(access_log_sample), 1000000},
     {"server", "trusted_proxies", K_STRING, FIELD(trusted_proxies), 0},

@@ -84,6 +84,7 @@ typedef struct cg_config {
   unsigned max_body_bytes;      /* server.max_body_bytes (413) */
   unsigned max_connections;     /* server.max_connections, per worker */
   uint64_t send_buffer;         /* server.send_buffer: SO_SNDBUF of a client socket; 0: kernel's */
+  unsigned proxy_protocol;      /* server.proxy_protocol: connections open with a PROXY v1 line */
   char access_log[4096];        /* server.access_log: a path, or empty for off */
   unsigned access_log_sample;   /* server.access_log_sample: one request in N */
   char trusted_proxies[256];    /* server.trusted_proxies: IPs whose X-Forwarded-For counts */

@@ -10,6 +10,7 @@
  */
 #include "gateway/conn.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,7 @@ void cg_conn_accept(cg_worker_t *w) {
   /* A connection that sends nothing is closed after the header timeout. */
   c->phase = CG_PHASE_HEAD;
   c->deadline_ms = w->now_ms + conf->header_timeout_ms;
+  c->proxy_wait = conf->proxy_protocol != 0;
   c->reading = 1;
   uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
 }
@@ -663,8 +665,95 @@ static void feed(cg_conn_t *c, const char *data, size_t len) {
   start_write(c);
 }
 
+/* ---- the PROXY protocol (v1) -------------------------------------------------------
+ *
+ * Behind a load balancer in TCP mode (HAProxy `send-proxy`), each connection
+ * opens with one line, "PROXY TCP4|TCP6 SRC DST SPORT DPORT\r\n" or "PROXY
+ * UNKNOWN …\r\n", at most 107 bytes: SRC is the client's address, which the
+ * audit then records. It is taken only from a peer in trusted_proxies. */
+
+static int trusted_peer(cg_conn_t *c) {
+  const cg_runtime_t *rt = atomic_load_explicit(&c->w->srv->rt, memory_order_acquire);
+  struct sockaddr_storage ss;
+  int len = sizeof ss;
+  char ip[64] = "";
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
+    return 0;
+  if (ss.ss_family == AF_INET)
+    uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof ip);
+  else
+    uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof ip);
+  for (int i = 0; i < rt->ntrusted; i++)
+    if (strcmp(rt->trusted_proxies[i], ip) == 0)
+      return 1;
+  return 0;
+}
+
+static int port_ok(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 5 || (n > 1 && s[0] == '0') || strspn(s, "0123456789") != n)
+    return 0;
+  return atoi(s) <= 65535;
+}
+
+/* The line without its CRLF. 0, or what is wrong with it. */
+static const char *proxy_parse(cg_conn_t *c, char *line) {
+  char *tok[7], *save = NULL;
+  int n = 0;
+  unsigned char addr[16];
+  for (char *t = strtok_r(line, " ", &save); t != NULL && n < 7; t = strtok_r(NULL, " ", &save))
+    tok[n++] = t;
+  if (n < 2 || strcmp(tok[0], "PROXY") != 0)
+    return "the connection does not open with a PROXY line";
+  if (strcmp(tok[1], "UNKNOWN") == 0)
+    return NULL; /* the proxy's own connection (a health check): its address stays */
+  int family = strcmp(tok[1], "TCP4") == 0 ? AF_INET : strcmp(tok[1], "TCP6") == 0 ? AF_INET6 : 0;
+  if (family == 0 || n != 6 || inet_pton(family, tok[2], addr) != 1 ||
+      inet_pton(family, tok[3], addr) != 1 || !port_ok(tok[4]) || !port_ok(tok[5]) ||
+      strlen(tok[2]) >= sizeof c->peer)
+    return "malformed PROXY line";
+  memcpy(c->peer, tok[2], strlen(tok[2]) + 1);
+  return NULL;
+}
+
+/* Takes the PROXY line from the front of what was read. 1: more is needed
+ * (all of it taken), 0: done (*data and *len past the line), -1: refused. */
+static int proxy_line(cg_conn_t *c, const char **data, size_t *len) {
+  const char *nl = memchr(*data, '\n', *len);
+  size_t take = nl ? (size_t)(nl - *data) + 1 : *len;
+  const char *why;
+
+  if (c->proxy_len + take > sizeof c->proxy_line - 1) {
+    refuse(c, 400, "the PROXY line is longer than 107 bytes");
+    return -1;
+  }
+  memcpy(c->proxy_line + c->proxy_len, *data, take);
+  c->proxy_len += take;
+  *data += take;
+  *len -= take;
+  if (nl == NULL)
+    return 1;
+  c->proxy_wait = 0;
+  if (c->proxy_len < 2 || c->proxy_line[c->proxy_len - 2] != '\r') {
+    refuse(c, 400, "the PROXY line does not end in CRLF");
+    return -1;
+  }
+  c->proxy_line[c->proxy_len - 2] = '\0';
+  if (!trusted_peer(c)) {
+    refuse(c, 400, "a PROXY line from a peer that is not a trusted proxy");
+    return -1;
+  }
+  if ((why = proxy_parse(c, c->proxy_line)) != NULL) {
+    refuse(c, 400, why);
+    return -1;
+  }
+  return 0;
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   cg_conn_t *c = s->data;
+  const char *data = buf->base;
+  size_t len = (size_t)nread;
 
   if (nread == 0)
     return;
@@ -682,7 +771,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     return;
   }
   c->w->now_ms = uv_now(&c->w->loop);
-  feed(c, buf->base, (size_t)nread);
+  if (c->proxy_wait) {
+    int r = proxy_line(c, &data, &len);
+    if (r < 0)
+      start_write(c);
+    if (r != 0 || len == 0)
+      return;
+  }
+  feed(c, data, len);
 }
 
 /* ---- answering later ------------------------------------------------------------- */

@@ -91,7 +91,11 @@ struct cg_conn {
   uint64_t pend_etag;
   struct cg_upresult *up_result; /* what an upstream fetch came back with (upstream.h) */
 
-  char peer[64];           /* the peer's address, looked up once (routes.c) */
+  char peer[64];           /* the peer's address, looked up once (routes.c), or the
+                              client's from a PROXY line */
+  int proxy_wait;          /* [server] proxy_protocol: the PROXY line is still to come */
+  char proxy_line[108];    /* what came of it so far (at most 107 bytes and a NUL) */
+  size_t proxy_len;
 
   /* the venue of the last Authorization seen on this connection */
   char auth_seen[CG_AUTH_MAX + 1];

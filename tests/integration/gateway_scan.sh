@@ -653,6 +653,40 @@ for want in "it xff one=203.0.113.9" "it xff chain=203.0.113.10" "it xff two hea
   got=$(client_of "${want%%=*}")
   [[ $got == "${want#*=}" ]] || { grep -F "it xff" "$T/aud.txt" >&2; fail "client of \"${want%%=*}\": '$got', not ${want#*=}"; }
 done
+# The PROXY protocol (HAProxy send-proxy): with proxy_protocol = yes every
+# connection opens with a PROXY line, whose source is the audit's client;
+# a connection without one, with a malformed one, or (below) from a peer
+# that is no trusted proxy is refused.
+RAW=$BUILD/tests/rawhttp
+[[ -x $RAW ]] || fail "$RAW is missing: build the target rawhttp"
+PID1=$(grep -o '1\.2\.156\.3005\.2\.[0-9A-Z.]*' <<<"$flat" | sed -n 1p)
+sed -i 's/^\[server\]$/[server]\nproxy_protocol = yes/' "$CONF"
+reload
+get() { printf 'GET /v1/certificates/%s HTTP/1.1\\r\\nHost: a\\r\\nAuthorization: Bearer %s\\r\\nConnection: close\\r\\n\\r\\n' "$PID1" "$DKEY"; }
+out=$( (printf 'PROXY TCP4 198.51.100.77 127.0.0.1 40000 %s\\r\\n' "$PORT"; get) | "$RAW" "$PORT" --chunk 7 --timeout 2000)
+grep -q '^HTTP/1.1 200' <<<"$out" || fail "a fetch after a PROXY line: ${out:0:300}"
+out=$(get | "$RAW" "$PORT" --timeout 2000)
+grep -q '^HTTP/1.1 400' <<<"$out" && [[ $out == *'<<closed>>' ]] || fail "a fetch without the PROXY line: not 400 and closed: ${out:0:300}"
+for bad in 'PROXY TCP4 198.51.100.999 127.0.0.1 1 2' 'PROXY TCP5 1.2.3.4 1.2.3.4 1 2' 'PROXY TCP4 1.2.3.4 1.2.3.4 1 65536' \
+  "PROXY TCP4 1.2.3.4 1.2.3.4 1 $(printf '9%.0s' $(seq 120))"; do
+  out=$( (printf '%s\\r\\n' "$bad"; get) | "$RAW" "$PORT" --timeout 2000)
+  grep -q '^HTTP/1.1 400' <<<"$out" && [[ $out == *'<<closed>>' ]] || fail "$bad: not 400 and closed: ${out:0:300}"
+done
+out=$( (printf 'PROXY UNKNOWN\\r\\n'; get) | "$RAW" "$PORT" --timeout 2000)
+grep -q '^HTTP/1.1 200' <<<"$out" || fail "a fetch after PROXY UNKNOWN: ${out:0:300}"
+sed -i 's/^trusted_proxies = .*/trusted_proxies = 10.9.9.9/' "$CONF"
+reload
+out=$( (printf 'PROXY TCP4 198.51.100.78 127.0.0.1 40000 %s\\r\\n' "$PORT"; get) | "$RAW" "$PORT" --timeout 2000)
+grep -q '^HTTP/1.1 400' <<<"$out" || fail "a PROXY line from a peer that is no trusted proxy: not 400: ${out:0:300}"
+sed -i '/^proxy_protocol = yes$/d; s/^trusted_proxies = .*/trusted_proxies = 127.0.0.1, ::1/' "$CONF"
+reload
+sleep 0.3
+A --venue "$DEPT" >"$T/aud.txt" 2>/dev/null || fail "certctl audit --venue $DEPT"
+grep "  fetch  status=200 .*client=198\.51\.100\.77 " "$T/aud.txt" | grep -qF "$PID1" ||
+  { grep "fetch" "$T/aud.txt" | tail -3 >&2; fail "audit: the fetch after the PROXY line is not from 198.51.100.77"; }
+! grep -q "client=198\.51\.100\.78 " "$T/aud.txt" || fail "audit: the untrusted peer's PROXY source was recorded"
+ok "proxy_protocol: the PROXY line's source is the audit's client (line sent in 7-byte pieces); none, malformed (bad address, family, port, longer than 107 bytes) or from a peer not trusted: 400 and closed; UNKNOWN keeps the peer"
+
 ok "behind a trusted proxy: client = rightmost untrusted X-Forwarded-For entry (one, a chain, two headers, the right end of a 330-byte list; the proxy's when the 255 bytes kept of a longer list are all trusted); a request without it on the same connection is the proxy's"
 
 # ---- durability: nothing lost on SIGTERM --------------------------------------------------------------

@@ -178,6 +178,7 @@ static void test_values(void **state) {
                                          "listen = 0.0.0.0:9443\n"
                                          "workers = 1024\n"
                                          "send_buffer = 16K\n"
+                                         "proxy_protocol = yes\n"
                                          "[store]\n"
                                          "path = db/certs\n"
                                          "map_size = 3T\n"
@@ -197,6 +198,7 @@ static void test_values(void **state) {
   assert_string_equal(c->listen, "0.0.0.0:9443");
   assert_int_equal(c->workers, 1024);
   assert_true(c->send_buffer == 16384);
+  assert_int_equal(c->proxy_protocol, 1);
   snprintf(want, sizeof want, "%s/db/certs", f->dir);
   assert_string_equal(c->store_path, want);
   assert_true(c->map_size == 3ULL << 40);
@@ -228,6 +230,7 @@ static void test_defaults(void **state) {
   assert_string_equal(c->listen, "127.0.0.1:8080");
   assert_int_equal(c->workers, 0);
   assert_true(c->send_buffer == 0); /* the kernel's */
+  assert_int_equal(c->proxy_protocol, 0);
   assert_string_equal(c->store_path, "/srv/certgw/data"); /* absolute: kept */
   assert_true(c->map_size == 64ULL << 30);
   assert_int_equal(c->max_readers, 1024);
