@@ -558,13 +558,9 @@ static int hex_digit(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-/* What would put a NUL inside a string: cJSON copies a raw NUL byte as it
- * is, decodes \u0000 into one, and decodes a \u without four hex digits
- * (\uZZZZ) into one too; a NUL then silently ends the string, so the bytes
- * signed would differ from what the sender wrote. NULL when there is none,
- * else what to say. Escapes are walked pair by pair, so "\\u0000" (an
- * escaped backslash, then text) is no escape of u. */
-static const char *hidden_nul(const char *s, size_t len) {
+/* Escapes are walked pair by pair, so that "\\u0000" (an escaped
+ * backslash, then text) is no escape of u. */
+const char *cg_cert_hidden_nul(const char *s, size_t len) {
   const char *end = s + len;
   if (memchr(s, '\0', len) != NULL)
     return "a NUL byte";
@@ -591,7 +587,7 @@ int cg_cert_parse(const char *text, size_t len, cg_buf_t *body, cg_cert_meta_t *
 
   if (len > CG_CERT_LINE_MAX)
     return cg_why_set(why, CG_ETOOBIG, "longer than %d bytes", CG_CERT_LINE_MAX);
-  const char *nul = hidden_nul(text, len);
+  const char *nul = cg_cert_hidden_nul(text, len);
   if (nul != NULL)
     return cg_why_set(why, CG_EBADREQ, "%s", nul);
   obj = cJSON_ParseWithLengthOpts(text, len, &end, 0);

@@ -93,6 +93,14 @@ int cg_cert_seal_from_json(const struct cJSON *obj, cg_seal_t *seal, cg_why_t *w
  * Returns 0 or CG_EBADREQ. */
 int cg_cert_date_parse(const char *s, size_t len, uint32_t *out);
 
+/* What in the JSON text s[0..len) would put a NUL inside a string (cJSON
+ * copies a raw NUL byte as it is, and decodes \u0000, and a \u without four
+ * hex digits, into one; a NUL then silently ends the string, so the bytes
+ * signed would differ from what the sender wrote): NULL when there is none,
+ * else what to say. Every JSON text a certificate comes in is checked with
+ * it before cJSON reads it (cg_cert_parse, and the platforms' answers). */
+const char *cg_cert_hidden_nul(const char *s, size_t len);
+
 /* 1 if s[0..len) is well-formed UTF-8 without overlongs, surrogates or NUL. */
 int cg_utf8_valid(const char *s, size_t len);
 

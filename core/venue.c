@@ -282,10 +282,12 @@ int cg_venue_registry_take(const cg_venue_registry_t *r, const cg_venue_t *v, ui
       tokens = old >> 32;
       last = old & 0xffffffffu;
       /* Refill at rate tokens a second: rate milli-tokens a millisecond.
-       * Workers' clocks differ by a loop turn or so: a time before the last
-       * one seen refills nothing (and the bucket keeps the later time),
-       * rather than wrapping round to a full bucket. */
-      if ((int32_t)(t - last) < 0)
+       * Workers' clocks differ by a loop turn or so: a time a little before
+       * the last one seen refills nothing (and the bucket keeps the later
+       * time), rather than wrapping round to a full bucket. A gap of weeks
+       * (2^31 ms and more) is idleness, not skew: it refills. */
+      int32_t gap = (int32_t)(t - last);
+      if (gap < 0 && gap > -60000)
         t = last;
       tokens += ((t - last) & 0xffffffffu) * rate;
       if (tokens > cap)

@@ -95,11 +95,18 @@ static int load_proxies(cg_runtime_t *rt, cg_why_t *why) {
       if (rt->ntrusted == CG_TRUSTED_PROXIES_MAX)
         return cg_why_set(why, CG_ECONFIG, "%s: [server] trusted_proxies: more than %d",
                           rt->cfg->path, CG_TRUSTED_PROXIES_MAX);
+      int family;
       snprintf(ip, sizeof ip, "%.*s", (int)(n < sizeof ip ? n : sizeof ip - 1), p);
-      if (n >= sizeof ip || (inet_pton(AF_INET, ip, bin) != 1 && inet_pton(AF_INET6, ip, bin) != 1))
+      family = n >= sizeof ip                     ? 0
+               : inet_pton(AF_INET, ip, bin) == 1  ? AF_INET
+               : inet_pton(AF_INET6, ip, bin) == 1 ? AF_INET6
+                                                   : 0;
+      if (family == 0)
         return cg_why_set(why, CG_ECONFIG, "%s: [server] trusted_proxies: \"%.*s\" is not an IP address",
                           rt->cfg->path, (int)n, p);
-      memcpy(rt->trusted_proxies[rt->ntrusted++], ip, n + 1);
+      /* Kept as the peer's address is written (routes.c compares text):
+       * 2001:DB8:0::1 is listed as 2001:db8::1. */
+      inet_ntop(family, bin, rt->trusted_proxies[rt->ntrusted++], sizeof rt->trusted_proxies[0]);
     }
     p += n;
     p += strspn(p, ", ");

@@ -289,12 +289,23 @@ done:
   cg_buf_free(&out);
 }
 
+/* A platform's answer that cJSON would read with a NUL cut into a string
+ * (cert.h) is refused whole. 1 when it is (f->err and f->why set). */
+static int hidden_nul(const struct job *j, cg_fill_t *f) {
+  const char *why = cg_cert_hidden_nul(j->body, j->body_len);
+  if (why == NULL)
+    return 0;
+  f->err = CG_EBADREQ;
+  snprintf(f->why, sizeof f->why, "the answer holds %s", why);
+  return 1;
+}
+
 /* {"certificate": {…}, "revoked": true?} for the identifier asked. */
 static cg_fill_t *run_fill(cg_seals_t *s, cg_seal_verifier_t *ver, const struct job *j) {
   cg_fill_t *f = calloc(1, sizeof *f);
   cJSON *doc, *cert;
-  if (f == NULL)
-    return NULL;
+  if (f == NULL || hidden_nul(j, f))
+    return f;
   doc = cJSON_ParseWithLength(j->body, j->body_len);
   cert = cJSON_GetObjectItemCaseSensitive(doc, "certificate");
   if (!cJSON_IsObject(cert)) {
@@ -319,8 +330,8 @@ static cg_fill_t *run_fill_holder(cg_seals_t *s, cg_seal_verifier_t *ver, const 
   cg_fill_t *f = calloc(1, sizeof *f);
   cJSON *doc, *list, *cert;
   cg_buf_t out;
-  if (f == NULL)
-    return NULL;
+  if (f == NULL || hidden_nul(j, f))
+    return f;
   cg_buf_init(&out, 64u << 20);
   doc = cJSON_ParseWithLength(j->body, j->body_len);
   list = cJSON_GetObjectItemCaseSensitive(doc, "certificates");
@@ -376,8 +387,8 @@ static cg_fill_t *run_feed(cg_seals_t *s, cg_seal_verifier_t *ver, cg_store_read
                            const struct job *j) {
   cg_fill_t *f = calloc(1, sizeof *f);
   cJSON *doc, *changes, *cursor, *ch;
-  if (f == NULL)
-    return NULL;
+  if (f == NULL || hidden_nul(j, f))
+    return f;
   doc = cJSON_ParseWithLength(j->body, j->body_len);
   changes = cJSON_GetObjectItemCaseSensitive(doc, "changes");
   cursor = cJSON_GetObjectItemCaseSensitive(doc, "cursor");

@@ -84,6 +84,7 @@ struct tier {
   _Atomic uint64_t feed_polls, feed_failures;
   /* the change feed, worker 0's */
   char cursor[CG_IDENT_MAX + 1]; /* at most 64 bytes are accepted from a feed */
+  unsigned losses_seen;          /* cg_writer_cursor_losses when the cursor was last loaded */
   int polling;
   int feed_addr;              /* the address polled now */
   uint64_t feed_ns;           /* when the poll went out */
@@ -818,11 +819,15 @@ static void on_feed_timer(uv_timer_t *tm) {
   cg_upstream_t *up = tm->data;
   struct tier *t = (struct tier *)((char *)tm - offsetof(struct tier, feed_timer));
   /* After a write group failed, changes this poller went past may have been
-   * lost with it, and the cursors stored no longer move: every poll starts
-   * again from the stored one (a change applied twice does no harm), so
-   * that nothing lost stays lost until a restart. */
-  if (!t->polling && cg_writer_cursors_frozen(up->srv->writer))
+   * lost with it, and the cursors stored no longer move: the next poll
+   * starts again from the stored one (a change applied twice does no harm)
+   * — once a failure, not at every tick — so that nothing lost stays lost
+   * until a restart. */
+  unsigned losses = cg_writer_cursor_losses(up->srv->writer);
+  if (!t->polling && losses != t->losses_seen) {
     load_cursor(t, up->feeder);
+    t->losses_seen = losses;
+  }
   poll_feed(t, up);
 }
 

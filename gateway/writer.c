@@ -139,13 +139,16 @@ struct cg_writer {
   int marked;                         /* the store holds this writer's mark */
   int mark_frozen;                    /* a stopping group failed: the mark stays as stored */
   uint64_t index_due_ms;
-  _Atomic int cursors_frozen; /* a group failed: feed cursors stay where the store has them */
+  int cursors_frozen; /* a group failed: feed cursors stay where the store has them */
+  _Atomic unsigned cursor_losses; /* groups with feed items that failed (for the poller) */
   char mark[64];                      /* this writer's meta key while npend > 0 */
 };
 
 cg_writer_stats_t *cg_writer_stats(cg_writer_t *w) { return &w->stats; }
 
-int cg_writer_cursors_frozen(cg_writer_t *w) { return w != NULL && atomic_load(&w->cursors_frozen); }
+unsigned cg_writer_cursor_losses(cg_writer_t *w) {
+  return w != NULL ? atomic_load(&w->cursor_losses) : 0;
+}
 
 static int enqueue(cg_writer_t *w, struct item *it) {
   pthread_mutex_lock(&w->mu);
@@ -698,10 +701,13 @@ static void group_failed(cg_writer_t *w, int had_items, int stopping) {
   atomic_fetch_add(&w->stats.failures, 1);
   if (stopping)
     w->mark_frozen = 1; /* (its slices were let go before the commit) */
-  /* A lost revocation must come again: the feed cursors stored stay. */
-  if (had_items && !w->cursors_frozen) {
+  /* A lost revocation must come again: the feed cursors stored stay, and
+   * the poller starts once more from them (upstream.c). */
+  if (had_items) {
+    if (!w->cursors_frozen)
+      fprintf(stderr, "certgw: writer: feed cursors stay as stored until the next start\n");
     w->cursors_frozen = 1;
-    fprintf(stderr, "certgw: writer: feed cursors stay as stored until the next start\n");
+    atomic_fetch_add(&w->cursor_losses, 1);
   }
 }
 

@@ -51,10 +51,11 @@ typedef struct cg_writer_stats {
   _Atomic uint64_t waits; /* audit records that waited for ring space */
 } cg_writer_stats_t;
 cg_writer_stats_t *cg_writer_stats(cg_writer_t *w);
-/* 1 once a group with feed cursors or changes failed: from then on the
- * cursors stored stay as they are until the next start, and a feed poller
- * must poll from those (upstream.c), not from where its own got to. */
-int cg_writer_cursors_frozen(cg_writer_t *w);
+/* How many groups with feed cursors or changes have failed. After the
+ * first, the cursors stored stay as they are until the next start; after
+ * each, a feed poller must poll once more from those (upstream.c), not from
+ * where its own got to: the changes lost with the group come again. */
+unsigned cg_writer_cursor_losses(cg_writer_t *w);
 /* Appends the writer's counters (Prometheus text). */
 int cg_writer_metrics(cg_writer_t *w, cg_buf_t *out);
 

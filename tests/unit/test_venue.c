@@ -461,6 +461,11 @@ static void test_rate_limit(void **state) {
   assert_int_equal(cg_venue_registry_take(reg, pv, 60499, 2, 3, &retry), CG_ERATE);
   assert_int_equal(cg_venue_registry_take(reg, pv, 60500, 2, 3, &retry), 0);
   assert_int_equal(cg_venue_registry_take(reg, pv, 60400, 2, 3, &retry), CG_ERATE);
+  /* Thirty days idle (past 2^31 ms, the 32-bit clock's half): a full bucket. */
+  uint64_t later = 60500 + 30ULL * 86400 * 1000;
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(cg_venue_registry_take(reg, pv, later, 2, 3, &retry), 0);
+  assert_int_equal(cg_venue_registry_take(reg, pv, later, 2, 3, &retry), CG_ERATE);
   /* No limit. */
   for (int i = 0; i < 1000; i++)
     assert_int_equal(cg_venue_registry_take(reg, pv, 60000, 0, 0, &retry), 0);
