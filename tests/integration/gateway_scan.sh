@@ -653,6 +653,20 @@ for want in "it xff one=203.0.113.9" "it xff chain=203.0.113.10" "it xff two hea
   got=$(client_of "${want%%=*}")
   [[ $got == "${want#*=}" ]] || { grep -F "it xff" "$T/aud.txt" >&2; fail "client of \"${want%%=*}\": '$got', not ${want#*=}"; }
 done
+# trusted_proxies are IP addresses, checked at load (--check) and kept as a
+# peer's address is written: an IPv6 entry in capitals or uncompressed still
+# matches.
+for bad in 10.0.0.300 proxy.example 2001:db8::1::2; do
+  sed "s/^trusted_proxies = .*/trusted_proxies = 127.0.0.1, $bad/" "$CONF" >"$T/d/tp.conf"
+  rc=0
+  "$BIN/certgw" -c "$T/d/tp.conf" --check >"$T/tp.out" 2>&1 || rc=$?
+  [[ $rc != 0 ]] && grep -q "\"$bad\" is not an IP address" "$T/tp.out" ||
+    { cat "$T/tp.out"; fail "trusted_proxies = $bad: not refused by --check"; }
+done
+sed "s/^trusted_proxies = .*/trusted_proxies = 127.0.0.1, 2001:DB8:0:0::1, ::FFFF:10.0.0.1/" "$CONF" >"$T/d/tp.conf"
+"$BIN/certgw" -c "$T/d/tp.conf" --check >"$T/tp.out" 2>&1 || { cat "$T/tp.out"; fail "IPv6 trusted_proxies refused"; }
+ok "trusted_proxies: 10.0.0.300, a name and a malformed IPv6 address refused by --check; IPv6 in capitals, uncompressed, v4-mapped taken"
+
 # The PROXY protocol (HAProxy send-proxy): with proxy_protocol = yes every
 # connection opens with a PROXY line, whose source is the audit's client;
 # a connection without one, with a malformed one, or (below) from a peer
