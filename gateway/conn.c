@@ -672,21 +672,23 @@ static void feed(cg_conn_t *c, const char *data, size_t len) {
  * UNKNOWN …\r\n", at most 107 bytes: SRC is the client's address, which the
  * audit then records. It is taken only from a peer in trusted_proxies. */
 
-static int trusted_peer(cg_conn_t *c) {
-  const cg_runtime_t *rt = atomic_load_explicit(&c->w->srv->rt, memory_order_acquire);
+void cg_conn_peer_name(cg_conn_t *c, char *out, size_t cap) {
   struct sockaddr_storage ss;
   int len = sizeof ss;
-  char ip[64] = "";
+  out[0] = '\0';
   if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
-    return 0;
+    return;
   if (ss.ss_family == AF_INET)
-    uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof ip);
+    uv_ip4_name((struct sockaddr_in *)&ss, out, cap);
   else
-    uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof ip);
-  for (int i = 0; i < rt->ntrusted; i++)
-    if (strcmp(rt->trusted_proxies[i], ip) == 0)
-      return 1;
-  return 0;
+    uv_ip6_name((struct sockaddr_in6 *)&ss, out, cap);
+}
+
+static int trusted_peer(cg_conn_t *c) {
+  char ip[64];
+  cg_conn_peer_name(c, ip, sizeof ip);
+  return ip[0] != '\0' &&
+         cg_runtime_trusts(atomic_load_explicit(&c->w->srv->rt, memory_order_acquire), ip);
 }
 
 static int port_ok(const char *s) {

@@ -119,6 +119,9 @@ void cg_conn_respond2(cg_conn_t *c, int status, const char *content_type, const 
  * code's own sentence). */
 void cg_conn_error(cg_conn_t *c, int err, const char *message);
 
+/* The address of the connection's TCP peer, as text ("" when unknown). */
+void cg_conn_peer_name(cg_conn_t *c, char *out, size_t cap);
+
 /* The handler will answer later: parsing stops after this request, input
  * is held back, until cg_conn_continue. */
 void cg_conn_suspend(cg_conn_t *c);

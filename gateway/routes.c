@@ -749,33 +749,18 @@ static void post_verify(cg_conn_t *c) {
 
 /* ---- audit ------------------------------------------------------------------------------ */
 
-static int trusted_proxy(const cg_runtime_t *rt, const char *ip) {
-  for (int i = 0; i < rt->ntrusted; i++)
-    if (strcmp(rt->trusted_proxies[i], ip) == 0)
-      return 1;
-  return 0;
-}
-
 /* The client's address: the peer's, or — only when the peer is a trusted
  * proxy — the rightmost X-Forwarded-For entry that is not a trusted proxy
  * (entries to its left are whatever the client chose to send). The peer is
  * looked up once a connection, the rest for each request: a proxy's
  * connection carries the requests of many clients. */
 static void client_address(cg_conn_t *c, const cg_runtime_t *rt, char *out, size_t cap) {
-  if (c->peer[0] == '\0') {
-    struct sockaddr_storage ss;
-    int len = sizeof ss;
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
-      if (ss.ss_family == AF_INET)
-        uv_ip4_name((struct sockaddr_in *)&ss, c->peer, sizeof c->peer);
-      else
-        uv_ip6_name((struct sockaddr_in6 *)&ss, c->peer, sizeof c->peer);
-    }
-  }
+  if (c->peer[0] == '\0')
+    cg_conn_peer_name(c, c->peer, sizeof c->peer);
   size_t n = strnlen(c->peer, cap - 1);
   memcpy(out, c->peer, n);
   out[n] = '\0';
-  if (c->req.xff_len == 0 || !trusted_proxy(rt, c->peer))
+  if (c->req.xff_len == 0 || !cg_runtime_trusts(rt, c->peer))
     return;
   char list[256];
   snprintf(list, sizeof list, "%s", c->req.xff);
@@ -793,7 +778,7 @@ static void client_address(cg_conn_t *c, const cg_runtime_t *rt, char *out, size
     if (*start == '\0' || (start == list && c->req.xff_cut))
       break;
     snprintf(out, cap, "%s", start);
-    if (!trusted_proxy(rt, start))
+    if (!cg_runtime_trusts(rt, start))
       return;
     p = start > list ? start - 1 : list;
     *p = '\0';

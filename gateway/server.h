@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 #include <uv.h>
 
 #include "core/config.h"
@@ -42,6 +43,14 @@ typedef struct cg_runtime {
   int ntrusted;
   struct cg_runtime *older; /* waiting to be freed */
 } cg_runtime_t;
+
+/* 1 if ip (as a peer's address is written) is one of rt's trusted proxies. */
+static inline int cg_runtime_trusts(const cg_runtime_t *rt, const char *ip) {
+  for (int i = 0; i < rt->ntrusted; i++)
+    if (strcmp(rt->trusted_proxies[i], ip) == 0)
+      return 1;
+  return 0;
+}
 
 typedef struct cg_worker cg_worker_t;
 
