@@ -54,6 +54,12 @@ struct cg_store_writer {
   struct pending *pend;
   size_t npend, cappend;
   cg_buf_t idents;
+  /* Index entries (cg_store_index_add) go through one cursor, which
+   * remembers the last key it filed and that key's last value. */
+  MDB_cursor *ix;
+  int ix_db, ix_known;
+  size_t ix_klen, ix_vlen;
+  uint8_t ix_key[64], ix_last[64];
   /* Bulk: a thread that starts the writeback of what LMDB has spilled to
    * the data file every WRITEBACK_MS while the transaction runs, so that
    * loading and writing overlap instead of the commit's sync doing it all
@@ -185,7 +191,9 @@ int cg_store_open(cg_store_t **out, const cg_store_opts_t *o, cg_why_t *why) {
    * reused read txn per worker never trips over MDB_BAD_RSLOT. Random reads
    * over a large store gain nothing from read-ahead. */
   rc = mdb_env_open(s->env, o->path,
-                    MDB_NOTLS | MDB_NORDAHEAD | (o->readonly ? MDB_RDONLY : 0), 0640);
+                    MDB_NOTLS | MDB_NORDAHEAD | (o->readonly ? MDB_RDONLY : 0) |
+                        (o->group_commit && !o->readonly ? MDB_NOMETASYNC : 0),
+                    0640);
   if (rc != 0) {
     err = cg_why_set(why, rc == ENOENT ? CG_EIO : xlate(rc), "cannot open store %s: %s", o->path,
                      mdb_strerror(rc));
@@ -363,6 +371,13 @@ int cg_store_meta_u64(cg_store_reader_t *r, const char *key, uint64_t *out) {
 /* ---- the write path ------------------------------------------------------ */
 
 static void writer_free(cg_store_writer_t *w);
+
+/* Before the transaction ends (which would free the cursor under us). */
+static void ix_close(cg_store_writer_t *w) {
+  if (w->ix != NULL)
+    mdb_cursor_close(w->ix);
+  w->ix = NULL;
+}
 
 static void *flusher_main(void *arg) {
   cg_store_writer_t *w = arg;
@@ -610,14 +625,76 @@ int cg_store_cert_revoke(cg_store_writer_t *w, const char *ident, size_t len) {
   return xlate(rc);
 }
 
+/* Audit keys grow with time, so a holder's new index entries sort after
+ * those it has, and a batch comes sorted by holder: such an entry is
+ * appended to the holder's values (MDB_APPENDDUP) instead of found a place
+ * by a binary search down the holder's own tree, which for a holder with
+ * many uses was most of the writer's work. Whether it sorts last is read
+ * once per holder (its last value), then known from the entry before. */
 int cg_store_index_add(cg_store_writer_t *w, int db, const void *key, size_t klen,
                        const void *v, size_t vlen) {
-  MDB_val k = val(key, klen), d = val(v, vlen);
-  int rc;
+  MDB_val k = val(key, klen), d = val(v, vlen), fk, last;
+  MDB_dbi dbi;
+  unsigned flags = MDB_NODUPDATA;
+  int rc, c = -1, fresh = 0;
+
   if (db != CG_DB_AUDIT_HOLDER && db != CG_DB_AUDIT_VENUE)
     return CG_EINTERNAL;
-  rc = mdb_put(w->txn, w->store->dbi[db], &k, &d, MDB_NODUPDATA);
-  return rc == MDB_KEYEXIST ? 0 : xlate(rc);
+  dbi = w->store->dbi[db];
+  if (klen > sizeof w->ix_key || vlen > sizeof w->ix_last) {
+    rc = mdb_put(w->txn, dbi, &k, &d, MDB_NODUPDATA);
+    return rc == MDB_KEYEXIST ? 0 : xlate(rc);
+  }
+  if (w->ix != NULL && w->ix_db != db) {
+    mdb_cursor_close(w->ix);
+    w->ix = NULL;
+  }
+  if (w->ix == NULL) {
+    if ((rc = mdb_cursor_open(w->txn, dbi, &w->ix)) != 0)
+      return xlate(rc);
+    w->ix_db = db;
+    w->ix_known = 0;
+  }
+  if (!w->ix_known || klen != w->ix_klen || memcmp(key, w->ix_key, klen) != 0) {
+    w->ix_known = 0;
+    fk = k;
+    rc = mdb_cursor_get(w->ix, &fk, &last, MDB_SET_KEY);
+    if (rc == 0)
+      rc = mdb_cursor_get(w->ix, &fk, &last, MDB_LAST_DUP);
+    if (rc == 0 && last.mv_size <= sizeof w->ix_last) {
+      memcpy(w->ix_key, key, klen);
+      w->ix_klen = klen;
+      memcpy(w->ix_last, last.mv_data, last.mv_size);
+      w->ix_vlen = last.mv_size;
+      w->ix_known = 1;
+    } else if (rc == MDB_NOTFOUND) {
+      fresh = 1;
+    } else if (rc != 0) {
+      return xlate(rc);
+    }
+  }
+  if (w->ix_known) {
+    last = val(w->ix_last, w->ix_vlen);
+    if ((c = mdb_dcmp(w->txn, dbi, &d, &last)) == 0)
+      return 0; /* filed already */
+    if (c > 0)
+      flags |= MDB_APPENDDUP;
+  }
+  rc = mdb_cursor_put(w->ix, &k, &d, flags);
+  if (rc == MDB_KEYEXIST)
+    return 0;
+  if (rc != 0) {
+    w->ix_known = 0;
+    return xlate(rc);
+  }
+  if (c > 0 || fresh) { /* the key's last value now, or its first */
+    memcpy(w->ix_key, key, klen);
+    w->ix_klen = klen;
+    memcpy(w->ix_last, v, vlen);
+    w->ix_vlen = vlen;
+    w->ix_known = 1;
+  }
+  return 0;
 }
 
 int cg_store_index_each(cg_store_reader_t *r, int db, const void *key, size_t klen,
@@ -675,10 +752,12 @@ int cg_store_write_commit(cg_store_writer_t *w) {
   flusher_stop(w); /* the commit writes and syncs the rest itself */
   err = flush_pending(w);
   if (err != 0) {
+    ix_close(w);
     mdb_txn_abort(w->txn);
     writer_free(w);
     return err;
   }
+  ix_close(w);
   /* A failed commit frees the txn itself: aborting it again would be a
    * use after free. */
   rc = mdb_txn_commit(w->txn);
@@ -701,6 +780,7 @@ int cg_store_writeback(cg_store_t *s) {
 void cg_store_write_abort(cg_store_writer_t *w) {
   if (w == NULL)
     return;
+  ix_close(w);
   mdb_txn_abort(w->txn);
   writer_free(w);
 }

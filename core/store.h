@@ -44,6 +44,11 @@ typedef struct cg_store_opts {
   uint64_t map_size;    /* 0: CG_STORE_MAP_DEFAULT */
   unsigned max_readers; /* 0: CG_STORE_READERS_DEFAULT */
   int readonly;         /* open an existing store read-only */
+  int group_commit;     /* many small commits (the gateway's audit groups): each
+                           syncs its pages but leaves its meta page to the next
+                           one's sync (MDB_NOMETASYNC), one disk flush a commit
+                           instead of two; a crash may undo the last commit,
+                           never leave the store inconsistent */
 } cg_store_opts_t;
 
 /* Opens (or creates) the store. Clears reader slots left by dead processes.

@@ -141,7 +141,8 @@ fail:
 
 static int open_store(const cg_config_t *c, int readonly, cg_store_t **out, cg_why_t *why) {
   cg_store_opts_t o = {.path = c->store_path, .map_size = c->map_size,
-                       .max_readers = c->max_readers, .readonly = readonly};
+                       .max_readers = c->max_readers, .readonly = readonly,
+                       .group_commit = 1};
   return cg_store_open(out, &o, why);
 }
 

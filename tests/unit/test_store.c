@@ -815,6 +815,115 @@ static void test_cert_revoke(void **state) {
   cg_store_close(s);
 }
 
+/* ---- the audit holder index ------------------------------------------------ */
+
+/* cg_store_index_add appends a key's values that sort after its last one
+ * and files the rest with a search; whichever way, the index must hold
+ * exactly the (key, value) pairs put, each once, in LMDB's order. A model
+ * (a flag per pair) against the store, over several transactions (one
+ * aborted), with values mostly rising as audit keys do but also old ones,
+ * repeats, shorter values, a key over the cursor's 64 bytes and keys in
+ * any order: each path of the append logic, and their mixing. */
+#define IX_KEYS 6
+#define IX_VALS 400
+
+static size_t ix_key(int k, uint8_t out[100]) {
+  size_t len = k == IX_KEYS - 1 ? 100 : 32; /* the last over 64 bytes: no cursor */
+  memset(out, 'a' + k, len);
+  return len;
+}
+
+/* Value v: 16 bytes, v big-endian first, or (every seventh) its first 9
+ * bytes — a prefix, which sorts before the whole and after lesser values. */
+static size_t ix_val(int v, uint8_t out[16]) {
+  memset(out, 0x11, 16);
+  out[0] = (uint8_t)(v >> 8);
+  out[1] = (uint8_t)v;
+  out[15] = 0x5a;
+  return v % 7 == 3 ? 9 : 16;
+}
+
+struct ix_walk {
+  const uint8_t (*has)[IX_VALS];
+  int k, n, prev, bad;
+};
+
+static int ix_each(void *arg, cg_slice_t key, cg_slice_t val) {
+  struct ix_walk *x = arg;
+  uint8_t want[16];
+  int v = -1;
+  (void)key;
+  for (int i = 0; i < IX_VALS && v < 0; i++)
+    if (val.len == ix_val(i, want) && memcmp(val.base, want, val.len) == 0)
+      v = i;
+  /* Known, put, and in LMDB's order: by v. */
+  if (v < 0 || !x->has[x->k][v] || v <= x->prev)
+    x->bad++;
+  x->prev = v;
+  x->n++;
+  return 0;
+}
+
+static void test_index_add(void **state) {
+  fixture_t *f = *state;
+  cg_store_opts_t o = {.path = f->path, .map_size = MAP_SIZE, .group_commit = 1};
+  static uint8_t has[IX_KEYS][IX_VALS], tx_has[IX_KEYS][IX_VALS];
+  cg_store_t *s = NULL;
+  cg_store_writer_t *w;
+  cg_store_reader_t *r;
+  cg_why_t why = {{0}};
+  uint8_t key[100], v[16];
+  unsigned seed = 7;
+  int next[IX_KEYS] = {0};
+
+  assert_int_equal(cg_store_open(&s, &o, &why), 0);
+  memset(has, 0, sizeof has);
+  for (int t = 0; t < 8; t++) {
+    memcpy(tx_has, has, sizeof has);
+    assert_int_equal(cg_store_write_begin(s, 0, &w), 0);
+    for (int i = 0; i < 300; i++) {
+      int k, val;
+      seed = seed * 1103515245u + 12345u;
+      k = (int)((seed >> 16) % IX_KEYS);
+      if (i % 50 < 40) { /* a run of one key, rising (a batch sorted by holder) */
+        k = (t + i / 50) % IX_KEYS;
+        val = next[k] < IX_VALS - 1 ? ++next[k] : IX_VALS - 1;
+      } else if ((seed >> 8) % 3 == 0) { /* a value put before: a repeat */
+        val = next[k];
+      } else { /* anywhere, old ones too */
+        val = (int)((seed >> 4) % IX_VALS);
+      }
+      assert_int_equal(cg_store_index_add(w, CG_DB_AUDIT_HOLDER, key, ix_key(k, key), v,
+                                          ix_val(val, v)),
+                       0);
+      tx_has[k][val] = 1;
+    }
+    if (t == 5) {
+      cg_store_write_abort(w); /* and next's positions stay: values come again */
+    } else {
+      assert_int_equal(cg_store_write_commit(w), 0);
+      memcpy(has, tx_has, sizeof has);
+    }
+  }
+
+  assert_int_equal(cg_store_reader_open(s, &r), 0);
+  assert_int_equal(cg_store_reader_begin(r), 0);
+  for (int k = 0; k < IX_KEYS; k++) {
+    struct ix_walk x = {.has = has, .k = k, .prev = -1};
+    int want = 0;
+    for (int i = 0; i < IX_VALS; i++)
+      want += has[k][i];
+    assert_int_equal(cg_store_index_each(r, CG_DB_AUDIT_HOLDER, key, ix_key(k, key), ix_each, &x),
+                     0);
+    assert_int_equal(x.bad, 0);
+    assert_int_equal(x.n, want);
+    assert_true(want > 20);
+  }
+  cg_store_reader_end(r);
+  cg_store_reader_close(r);
+  cg_store_close(s);
+}
+
 static void test_db_names(void **state) {
   (void)state;
   assert_string_equal(cg_store_db_name(CG_DB_CERT), "cert");
@@ -846,6 +955,7 @@ int main(void) {
       T(test_stat_and_meta),
       T(test_plain_put_refuses_index),
       T(test_cert_revoke),
+      T(test_index_add),
       cmocka_unit_test(test_db_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
