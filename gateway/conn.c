@@ -49,6 +49,7 @@ static void request_reset(cg_conn_t *c) {
   cg_buf_reset(&body);
   memset(r, 0, offsetof(cg_request_t, body));
   r->body = body;
+  r->url[0] = r->auth[0] = r->inm[0] = r->xff[0] = '\0';
   r->route = CG_ROUTE_OTHER;
   r->venue_id = NULL;
   r->venue = NULL;

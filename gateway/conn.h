@@ -26,25 +26,28 @@ enum cg_phase {
 
 /* What a handler sees of a request. Strings are NUL-terminated copies. */
 typedef struct cg_request {
+  /* Cleared whole for each request: everything before body. */
   int method;          /* llhttp_method_t */
   int http_major, http_minor;
-  char url[CG_URL_MAX + 1];
   size_t url_len;
-  char auth[CG_AUTH_MAX + 1]; /* Authorization value */
   size_t auth_len;
   int auth_overflow;
-  char inm[CG_INM_MAX + 1];   /* If-None-Match value */
   size_t inm_len;
-  char xff[256];              /* X-Forwarded-For values, joined by ", " (the last 255 bytes) */
   size_t xff_len;
   int xff_cut;                /* bytes were dropped from its left end */
   int hosts;
   int upgrade;
-  cg_buf_t body;
   uint64_t start_ns;
   int route;              /* enum cg_route, for metrics and the log */
   const char *venue_id;   /* once authenticated, for the log */
   const void *venue;      /* the cg_venue_t, for this request only */
+  cg_buf_t body;
+  /* Read only up to their lengths above, and kept NUL-terminated by what
+   * writes them: emptied, not cleared (3 KB a request). */
+  char url[CG_URL_MAX + 1];
+  char auth[CG_AUTH_MAX + 1]; /* Authorization value */
+  char inm[CG_INM_MAX + 1];   /* If-None-Match value */
+  char xff[256];              /* X-Forwarded-For values, joined by ", " (the last 255 bytes) */
 } cg_request_t;
 
 struct cg_conn {

@@ -655,8 +655,10 @@ int cg_seals_start(cg_seals_t **out, cg_server_t *srv, int threads, int recheck)
   pthread_cond_init(&s->scan_wanted, NULL);
   s->threads = calloc((size_t)s->nthreads, sizeof *s->threads);
   for (int i = 0; i < s->nthreads; i++)
-    pthread_create(&s->threads[i], NULL, verifier_main, s);
-  pthread_create(&s->scanner, NULL, scanner_main, s);
+    if (pthread_create(&s->threads[i], NULL, verifier_main, s) == 0)
+      pthread_setname_np(s->threads[i], "cg-verifier");
+  if (pthread_create(&s->scanner, NULL, scanner_main, s) == 0)
+    pthread_setname_np(s->scanner, "cg-scanner");
   *out = s;
   cg_seals_rescan(s); /* records may have been checked under another trust store */
   return 0;

@@ -894,6 +894,7 @@ int cg_writer_start(cg_writer_t **out, cg_store_t *store, const uint8_t audit_ke
     writer_free(w);
     return CG_EINTERNAL;
   }
+  pthread_setname_np(w->thread, "cg-writer");
   *out = w;
   return 0;
 }
