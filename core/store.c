@@ -30,6 +30,7 @@ struct cg_store {
   MDB_env *env;
   MDB_dbi dbi[CG_DB__COUNT];
   int readonly;
+  int group_commit; /* MDB_NOMETASYNC: the last commit's meta waits for a sync */
 };
 
 struct cg_store_reader {
@@ -178,6 +179,7 @@ int cg_store_open(cg_store_t **out, const cg_store_opts_t *o, cg_why_t *why) {
   if ((s = calloc(1, sizeof *s)) == NULL)
     return CG_ENOMEM;
   s->readonly = o->readonly;
+  s->group_commit = o->group_commit && !o->readonly;
   if ((rc = mdb_env_create(&s->env)) != 0) {
     free(s);
     return cg_why_set(why, xlate(rc), "mdb_env_create: %s", mdb_strerror(rc));
@@ -215,6 +217,8 @@ fail:
 void cg_store_close(cg_store_t *s) {
   if (s == NULL)
     return;
+  if (s->group_commit)
+    mdb_env_sync(s->env, 1); /* the last commit's meta page (mdb_env_close does not) */
   mdb_env_close(s->env);
   free(s);
 }
@@ -642,6 +646,7 @@ int cg_store_index_add(cg_store_writer_t *w, int db, const void *key, size_t kle
     return CG_EINTERNAL;
   dbi = w->store->dbi[db];
   if (klen > sizeof w->ix_key || vlen > sizeof w->ix_last) {
+    w->ix_known = 0; /* (this value may now be the key's last) */
     rc = mdb_put(w->txn, dbi, &k, &d, MDB_NODUPDATA);
     return rc == MDB_KEYEXIST ? 0 : xlate(rc);
   }
@@ -730,6 +735,8 @@ int cg_store_del(cg_store_writer_t *w, int db, const void *key, size_t klen) {
   MDB_val k = val(key, klen);
   if (db == CG_DB_CERT || db == CG_DB_HOLDER || db < 0 || db >= CG_DB__COUNT)
     return CG_EINTERNAL;
+  if (w->ix != NULL && db == w->ix_db)
+    w->ix_known = 0; /* the last value remembered may be gone */
   return xlate(mdb_del(w->txn, w->store->dbi[db], &k, NULL));
 }
 
@@ -765,6 +772,10 @@ int cg_store_write_commit(cg_store_writer_t *w) {
     rc = mdb_env_sync(w->store->env, 1);
   writer_free(w);
   return xlate(rc);
+}
+
+int cg_store_sync(cg_store_t *s) {
+  return xlate(mdb_env_sync(s->env, 1));
 }
 
 int cg_store_writeback(cg_store_t *s) {

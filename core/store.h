@@ -140,8 +140,13 @@ int cg_store_del(cg_store_writer_t *w, int db, const void *key, size_t klen);
 /* Reads inside the write transaction (sees its own changes). */
 int cg_store_write_get(cg_store_writer_t *w, int db, const void *key, size_t klen,
                        cg_slice_t *val);
-/* Makes everything durable and frees w. On failure nothing was changed. */
+/* Makes everything durable and frees w (with group_commit: all but the
+ * meta page, which the next commit or cg_store_sync syncs). On failure
+ * nothing was changed. */
 int cg_store_write_commit(cg_store_writer_t *w);
+/* Flushes to disk what commits have left unsynced: with group_commit, the
+ * last commit's meta page (cg_store_close does it too). 0 or CG_ESTORE. */
+int cg_store_sync(cg_store_t *s);
 /* Forgets everything written through w and frees w. */
 void cg_store_write_abort(cg_store_writer_t *w);
 

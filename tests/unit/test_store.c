@@ -924,6 +924,52 @@ static void test_index_add(void **state) {
   cg_store_close(s);
 }
 
+static int ix_count(void *arg, cg_slice_t key, cg_slice_t val) {
+  (void)key, (void)val;
+  ++*(int *)arg;
+  return 0;
+}
+
+/* What the index cursor remembers (a key's last value) must not outlive a
+ * change made another way: a value too long for it, or a delete. */
+static void test_index_add_stale(void **state) {
+  fixture_t *f = *state;
+  cg_store_t *s = open_store(f, 0);
+  cg_store_writer_t *w;
+  cg_store_reader_t *r;
+  uint8_t key[32], v1[16], v2[16], big[100];
+  int n = 0;
+
+  memset(key, 'k', sizeof key);
+  memset(v1, 1, sizeof v1);
+  memset(v2, 2, sizeof v2);
+  memset(big, 3, sizeof big); /* v1 < v2 < big */
+  assert_int_equal(cg_store_write_begin(s, 0, &w), 0);
+  assert_int_equal(cg_store_index_add(w, CG_DB_AUDIT_HOLDER, key, 32, v1, 16), 0);
+  assert_int_equal(cg_store_index_add(w, CG_DB_AUDIT_HOLDER, key, 32, big, 100), 0);
+  assert_int_equal(cg_store_index_add(w, CG_DB_AUDIT_HOLDER, key, 32, v2, 16), 0);
+  assert_int_equal(cg_store_write_commit(w), 0);
+  assert_int_equal(cg_store_reader_open(s, &r), 0);
+  assert_int_equal(cg_store_reader_begin(r), 0);
+  assert_int_equal(cg_store_index_each(r, CG_DB_AUDIT_HOLDER, key, 32, ix_count, &n), 0);
+  assert_int_equal(n, 3);
+  cg_store_reader_end(r);
+
+  assert_int_equal(cg_store_write_begin(s, 0, &w), 0);
+  assert_int_equal(cg_store_index_add(w, CG_DB_AUDIT_HOLDER, key, 32, v2, 16), 0); /* again */
+  assert_int_equal(cg_store_del(w, CG_DB_AUDIT_HOLDER, key, 32), 0);
+  assert_int_equal(cg_store_index_add(w, CG_DB_AUDIT_HOLDER, key, 32, v1, 16), 0);
+  assert_int_equal(cg_store_write_commit(w), 0);
+  n = 0;
+  assert_int_equal(cg_store_reader_begin(r), 0);
+  assert_int_equal(cg_store_index_each(r, CG_DB_AUDIT_HOLDER, key, 32, ix_count, &n), 0);
+  assert_int_equal(n, 1);
+  cg_store_reader_end(r);
+  cg_store_reader_close(r);
+  assert_int_equal(cg_store_sync(s), 0);
+  cg_store_close(s);
+}
+
 static void test_db_names(void **state) {
   (void)state;
   assert_string_equal(cg_store_db_name(CG_DB_CERT), "cert");
@@ -956,6 +1002,7 @@ int main(void) {
       T(test_plain_put_refuses_index),
       T(test_cert_revoke),
       T(test_index_add),
+      T(test_index_add_stale),
       cmocka_unit_test(test_db_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
