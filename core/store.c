@@ -58,6 +58,9 @@ struct cg_store_writer {
   /* Index entries (cg_store_index_add) go through one cursor, which
    * remembers the last key it filed and that key's last value. */
   MDB_cursor *ix;
+  /* Audit records (cg_store_put_last) go through one cursor too: kept at
+   * the log's end, an append finds its place without a search. */
+  MDB_cursor *log;
   int ix_db, ix_known;
   size_t ix_klen, ix_vlen;
   uint8_t ix_key[64], ix_last[64];
@@ -376,11 +379,13 @@ int cg_store_meta_u64(cg_store_reader_t *r, const char *key, uint64_t *out) {
 
 static void writer_free(cg_store_writer_t *w);
 
-/* Before the transaction ends (which would free the cursor under us). */
-static void ix_close(cg_store_writer_t *w) {
+/* Before the transaction ends (which would free them under us). */
+static void cursors_close(cg_store_writer_t *w) {
   if (w->ix != NULL)
     mdb_cursor_close(w->ix);
-  w->ix = NULL;
+  if (w->log != NULL)
+    mdb_cursor_close(w->log);
+  w->ix = w->log = NULL;
 }
 
 static void *flusher_main(void *arg) {
@@ -725,9 +730,15 @@ int cg_store_put_last(cg_store_writer_t *w, int db, const void *key, size_t klen
   int rc;
   if (db != CG_DB_AUDIT)
     return cg_store_put(w, db, key, klen, v, vlen);
-  rc = mdb_put(w->txn, w->store->dbi[db], &k, &d, MDB_APPEND);
-  if (rc == MDB_KEYEXIST) /* another process filed a later key meanwhile */
+  if (w->log == NULL && (rc = mdb_cursor_open(w->txn, w->store->dbi[db], &w->log)) != 0)
+    return xlate(rc);
+  rc = mdb_cursor_put(w->log, &k, &d, MDB_APPEND);
+  if (rc == MDB_KEYEXIST) { /* another process filed a later key meanwhile */
+    /* A plain put, and the cursor starts afresh at the end next time. */
+    mdb_cursor_close(w->log);
+    w->log = NULL;
     rc = mdb_put(w->txn, w->store->dbi[db], &k, &d, 0);
+  }
   return xlate(rc);
 }
 
@@ -759,12 +770,12 @@ int cg_store_write_commit(cg_store_writer_t *w) {
   flusher_stop(w); /* the commit writes and syncs the rest itself */
   err = flush_pending(w);
   if (err != 0) {
-    ix_close(w);
+    cursors_close(w);
     mdb_txn_abort(w->txn);
     writer_free(w);
     return err;
   }
-  ix_close(w);
+  cursors_close(w);
   /* A failed commit frees the txn itself: aborting it again would be a
    * use after free. */
   rc = mdb_txn_commit(w->txn);
@@ -791,7 +802,7 @@ int cg_store_writeback(cg_store_t *s) {
 void cg_store_write_abort(cg_store_writer_t *w) {
   if (w == NULL)
     return;
-  ix_close(w);
+  cursors_close(w);
   mdb_txn_abort(w->txn);
   writer_free(w);
 }
