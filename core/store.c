@@ -31,7 +31,17 @@ struct cg_store {
   MDB_dbi dbi[CG_DB__COUNT];
   int readonly;
   int group_commit; /* MDB_NOMETASYNC: the last commit's meta waits for a sync */
+  /* When the last commit that wrote (and so synced the metas before its
+   * own) ended, while its meta page waits for a sync; 0 when none waits.
+   * The writer's: one thread commits (cg_store_sync_due). */
+  uint64_t unsynced_ms;
 };
+
+static uint64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 struct cg_store_reader {
   cg_store_t *store;
@@ -208,6 +218,8 @@ int cg_store_open(cg_store_t **out, const cg_store_opts_t *o, cg_why_t *why) {
   mdb_reader_check(s->env, &dead);
   if ((err = open_dbis(s, why)) != 0)
     goto fail;
+  if (s->group_commit)
+    mdb_env_sync(s->env, 1); /* what opening committed (a new store's schema) */
   *out = s;
   return 0;
 
@@ -765,6 +777,8 @@ int cg_store_write_get(cg_store_writer_t *w, int db, const void *key, size_t kle
 }
 
 int cg_store_write_commit(cg_store_writer_t *w) {
+  MDB_envinfo info;
+  size_t id;
   int err, rc;
 
   flusher_stop(w); /* the commit writes and syncs the rest itself */
@@ -776,9 +790,17 @@ int cg_store_write_commit(cg_store_writer_t *w) {
     return err;
   }
   cursors_close(w);
+  id = mdb_txn_id(w->txn);
   /* A failed commit frees the txn itself: aborting it again would be a
    * use after free. */
   rc = mdb_txn_commit(w->txn);
+  /* A commit that wrote synced its pages and the metas before its own
+   * (LMDB skips one that changed nothing): from now its own meta waits. */
+  if (rc == 0 && w->store->group_commit && mdb_env_info(w->store->env, &info) == 0 &&
+      info.me_last_txnid == id) {
+    uint64_t now = mono_ms();
+    w->store->unsynced_ms = now ? now : 1;
+  }
   if (rc == 0 && w->bulk)
     rc = mdb_env_sync(w->store->env, 1);
   writer_free(w);
@@ -786,7 +808,18 @@ int cg_store_write_commit(cg_store_writer_t *w) {
 }
 
 int cg_store_sync(cg_store_t *s) {
-  return xlate(mdb_env_sync(s->env, 1));
+  int rc = mdb_env_sync(s->env, 1);
+  if (rc == 0)
+    s->unsynced_ms = 0;
+  return xlate(rc);
+}
+
+int cg_store_sync_due(cg_store_t *s, uint64_t after_ms) {
+  int err;
+  if (s->unsynced_ms == 0 || mono_ms() - s->unsynced_ms < after_ms)
+    return 0;
+  err = cg_store_sync(s);
+  return err ? err : 1;
 }
 
 int cg_store_writeback(cg_store_t *s) {

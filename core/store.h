@@ -147,6 +147,11 @@ int cg_store_write_commit(cg_store_writer_t *w);
 /* Flushes to disk what commits have left unsynced: with group_commit, the
  * last commit's meta page (cg_store_close does it too). 0 or CG_ESTORE. */
 int cg_store_sync(cg_store_t *s);
+/* With group_commit: syncs if the last commit that wrote ended after_ms or
+ * more ago and nothing has synced its meta page since (a later commit that
+ * writes does; one that fails or changes nothing does not). For the one
+ * thread that commits. 1 if it synced, 0 if nothing was due, or CG_ESTORE. */
+int cg_store_sync_due(cg_store_t *s, uint64_t after_ms);
 /* Forgets everything written through w and frees w. */
 void cg_store_write_abort(cg_store_writer_t *w);
 

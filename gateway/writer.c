@@ -140,8 +140,6 @@ struct cg_writer {
   int mark_frozen;                    /* a stopping group failed: the mark stays as stored */
   uint64_t index_due_ms;
   int cursors_frozen; /* a group failed: feed cursors stay where the store has them */
-  int unsynced;       /* a group was committed since the last sync: its meta page is
-                         on disk only after the next commit or cg_store_sync */
   _Atomic unsigned cursor_losses; /* groups with feed items that failed (for the poller) */
   char mark[64];                      /* this writer's meta key while npend > 0 */
 };
@@ -786,7 +784,6 @@ static void *run(void *arg) {
   cg_writer_t *w = arg;
 
   recover_index(w);
-  w->unsynced = 1; /* what recovery may have committed */
   for (;;) {
     struct item *batch;
     struct timespec until;
@@ -820,20 +817,17 @@ static void *run(void *arg) {
       for (int i = 0; i < w->nrings; i++)
         atomic_store(&w->rings[i].nudged, 0);
       file_group(w, batch, stop);
-      w->unsynced = 1;
       /* Workers waiting for ring space look again. */
       pthread_mutex_lock(&w->mu);
       pthread_cond_broadcast(&w->room);
       pthread_mutex_unlock(&w->mu);
-    } else if (w->unsynced) {
-      /* The store syncs a group's meta page with the next group's pages
-       * (group_commit); when no group follows within WAIT_MS, a sync of
-       * its own: a committed group is on disk within about WAIT_MS more,
-       * busy or idle. */
-      if (cg_store_sync(w->store) != 0)
-        fprintf(stderr, "certgw: writer: cannot sync the store\n");
-      w->unsynced = 0;
     }
+    /* The store syncs a group's meta page with the next group that writes
+     * (group_commit); when none has within WAIT_MS (idle, or groups that
+     * failed or changed nothing), a sync of its own: a committed group is
+     * on disk within about WAIT_MS more, whatever follows. */
+    if (cg_store_sync_due(w->store, WAIT_MS) < 0)
+      fprintf(stderr, "certgw: writer: cannot sync the store\n");
     if (stop && !rings_waiting(w)) {
       /* Whatever came in while stopping is filed before the end. */
       pthread_mutex_lock(&w->mu);
@@ -845,7 +839,7 @@ static void *run(void *arg) {
       file_group(w, batch, 1);
     }
   }
-  if (w->unsynced && cg_store_sync(w->store) != 0)
+  if (cg_store_sync_due(w->store, 0) < 0) /* the last groups, before certgw exits */
     fprintf(stderr, "certgw: writer: cannot sync the store\n");
   return NULL;
 }
