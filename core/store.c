@@ -745,11 +745,12 @@ int cg_store_put_last(cg_store_writer_t *w, int db, const void *key, size_t klen
   if (w->log == NULL && (rc = mdb_cursor_open(w->txn, w->store->dbi[db], &w->log)) != 0)
     return xlate(rc);
   rc = mdb_cursor_put(w->log, &k, &d, MDB_APPEND);
-  if (rc == MDB_KEYEXIST) { /* another process filed a later key meanwhile */
-    /* A plain put, and the cursor starts afresh at the end next time. */
+  if (rc == MDB_KEYEXIST) { /* not after the last key: a clock stepped back, another process */
+    /* A put in its place, never over a record filed before; the cursor
+     * starts afresh at the end next time. */
     mdb_cursor_close(w->log);
     w->log = NULL;
-    rc = mdb_put(w->txn, w->store->dbi[db], &k, &d, 0);
+    rc = mdb_put(w->txn, w->store->dbi[db], &k, &d, MDB_NOOVERWRITE);
   }
   return xlate(rc);
 }

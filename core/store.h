@@ -129,7 +129,8 @@ int cg_store_index_each(cg_store_reader_t *r, int db, const void *key, size_t kl
 
 /* A put whose key sorts after every key of db (audit records: time, then a
  * sequence): appended without a search; an out-of-order key falls back to
- * a plain put. */
+ * a put in its place. CG_EEXIST if db holds key already: a record is never
+ * overwritten. */
 int cg_store_put_last(cg_store_writer_t *w, int db, const void *key, size_t klen, const void *val,
                       size_t vlen);
 

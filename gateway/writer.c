@@ -102,6 +102,7 @@ struct cg_writer {
   size_t queued;
   int stopping;
   uint64_t seq;
+  uint64_t key_ms; /* the time in the last audit key filed */
   cg_writer_stats_t stats;
   struct ring *rings;
   int nrings;
@@ -148,6 +149,19 @@ cg_writer_stats_t *cg_writer_stats(cg_writer_t *w) { return &w->stats; }
 
 unsigned cg_writer_cursor_losses(cg_writer_t *w) {
   return w != NULL ? atomic_load(&w->cursor_losses) : 0;
+}
+
+/* ms from now on the monotonic clock, the clock cv and room wait on. */
+static struct timespec deadline_in(long ms) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  t.tv_sec += ms / 1000;
+  t.tv_nsec += ms % 1000 * 1000000L;
+  if (t.tv_nsec >= 1000000000L) {
+    t.tv_sec++;
+    t.tv_nsec -= 1000000000L;
+  }
+  return t;
 }
 
 static int enqueue(cg_writer_t *w, struct item *it) {
@@ -221,11 +235,7 @@ int cg_writer_audit(cg_writer_t *w, int ring, const cg_audit_use_t *u, int holde
     /* Full: this worker outruns the writer (as when they share a core).
      * It waits for a group to be filed — pushing back on its clients —
      * for a while before it refuses: a use is never left unrecorded. */
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 1;
-    if (until.tv_nsec >= 1000000000L)
-      until.tv_sec++, until.tv_nsec -= 1000000000L;
+    struct timespec until = deadline_in(1000);
     pthread_mutex_lock(&w->mu);
     w->hurry = 1;
     pthread_cond_signal(&w->cv);
@@ -578,8 +588,15 @@ static void recover_index(cg_writer_t *w) {
     return;
   if (cg_store_reader_begin(r) == 0) {
     cg_store_each_from(r, CG_DB_META, MARK_PREFIX, sizeof MARK_PREFIX - 1, collect_mark, &m);
-    if (m.n > 0)
-      full = cg_store_each_from(r, CG_DB_AUDIT, m.min, CG_AUDIT_KEY_LEN, recover_one, w) == 1;
+    if (m.n > 0) {
+      /* 1: stopped with as many entries as are held; below 0: the walk
+       * failed part way. Either way, the marks move up to the last record
+       * walked rather than go. */
+      int rc = cg_store_each_from(r, CG_DB_AUDIT, m.min, CG_AUDIT_KEY_LEN, recover_one, w);
+      full = rc != 0;
+      if (rc < 0)
+        fprintf(stderr, "certgw: writer: reading the audit log to index it: %s\n", cg_strerror(rc));
+    }
     cg_store_reader_end(r);
   }
   cg_store_reader_close(r);
@@ -641,9 +658,21 @@ static int file_audit(cg_writer_t *w, cg_store_writer_t *tx, uint8_t *p, uint32_
   }
   for (int i = 0; i < 8; i++)
     ms = ms << 8 | rec[CG_AUDIT_TIME_AT + i];
-  cg_audit_key(ms, ++w->seq, key);
-  if ((err = cg_store_put_last(tx, CG_DB_AUDIT, key, sizeof key, rec,
-                               len - 2 - code_len)) != 0)
+  /* A key never goes back in time, so that the log is appended to, not
+   * searched (and its pages split in the middle): the rings are merged by
+   * time (file_rings), but a record packed late, or a clock stepped back,
+   * would still come before the last. Such a record keeps its own time,
+   * under a key a few milliseconds later. */
+  if (ms < w->key_ms)
+    ms = w->key_ms;
+  w->key_ms = ms;
+  for (int tries = 0;; tries++) {
+    cg_audit_key(ms, ++w->seq, key);
+    err = cg_store_put_last(tx, CG_DB_AUDIT, key, sizeof key, rec, len - 2 - code_len);
+    if (err != CG_EEXIST || tries == 3)
+      break; /* (taken: by another certgw on this store; the next sequence will do) */
+  }
+  if (err != 0)
     return err;
   /* Holders are looked up among millions of records: indexed, in batches
    * (pend_add). A venue's records are for supervision, read by walking
@@ -653,30 +682,64 @@ static int file_audit(cg_writer_t *w, cg_store_writer_t *tx, uint8_t *p, uint32_
   return pend_add(w, tx, holder, key);
 }
 
-/* Files ring r's entries from its tail up to head (read before the
- * transaction began); the caller advances the tail once committed. */
-static int file_ring(cg_writer_t *w, cg_store_writer_t *tx, struct ring *r, uint64_t head,
-                     uint64_t *n) {
-  uint64_t pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
-  while (pos < head) {
-    uint64_t at = pos % RING_BYTES;
-    uint32_t len;
-    int err;
+/* Ring r's entry at *pos (before head), past the end's padding and wrap
+ * marks: its bytes, and their number in *len; NULL when none is left. */
+static uint8_t *ring_entry(struct ring *r, uint64_t *pos, uint64_t head, uint32_t *len) {
+  while (*pos < head) {
+    uint64_t at = *pos % RING_BYTES;
     if (RING_BYTES - at < 4) { /* too little left for a length: skipped */
-      pos += RING_BYTES - at;
+      *pos += RING_BYTES - at;
       continue;
     }
-    memcpy(&len, r->buf + at, 4);
-    if (len == WRAP) {
-      pos += RING_BYTES - at;
+    memcpy(len, r->buf + at, 4);
+    if (*len == WRAP) {
+      *pos += RING_BYTES - at;
       continue;
     }
-    if ((err = file_audit(w, tx, (uint8_t *)r->buf + at + 4, len)) != 0)
+    return (uint8_t *)r->buf + at + 4;
+  }
+  return NULL;
+}
+
+/* The time packed in a ring entry (0 if it has none: cannot happen). */
+static uint64_t entry_ms(const uint8_t *p, uint32_t len) {
+  uint64_t ms = 0;
+  size_t at = len < 2 ? 0 : 2 + (size_t)p[1] + CG_AUDIT_TIME_AT;
+  if (at == 0 || at + 8 > len)
+    return 0;
+  for (int i = 0; i < 8; i++)
+    ms = ms << 8 | p[at + i];
+  return ms;
+}
+
+/* Files every ring's entries from its tail up to heads[i] (read before the
+ * transaction began), merged by time: a ring holds its worker's records in
+ * their order, and the log takes them all in time order, so that they are
+ * appended (file_audit). The caller advances the tails once committed. */
+static int file_rings(cg_writer_t *w, cg_store_writer_t *tx, const uint64_t *heads, uint64_t *n) {
+  uint64_t pos[RINGS_MAX], when[RINGS_MAX];
+  uint8_t *next[RINGS_MAX];
+  uint32_t len[RINGS_MAX];
+
+  for (int i = 0; i < w->nrings; i++) {
+    pos[i] = atomic_load_explicit(&w->rings[i].tail, memory_order_relaxed);
+    if ((next[i] = ring_entry(&w->rings[i], &pos[i], heads[i], &len[i])) != NULL)
+      when[i] = entry_ms(next[i], len[i]);
+  }
+  for (;;) {
+    int k = -1, err;
+    for (int i = 0; i < w->nrings; i++) /* (a few rings: one per worker) */
+      if (next[i] != NULL && (k < 0 || when[i] < when[k]))
+        k = i;
+    if (k < 0)
+      return 0;
+    if ((err = file_audit(w, tx, next[k], len[k])) != 0)
       return err;
     (*n)++;
-    pos += (4 + (uint64_t)len + 3) & ~(uint64_t)3;
+    pos[k] += (4 + (uint64_t)len[k] + 3) & ~(uint64_t)3;
+    if ((next[k] = ring_entry(&w->rings[k], &pos[k], heads[k], &len[k])) != NULL)
+      when[k] = entry_ms(next[k], len[k]);
   }
-  return 0;
 }
 
 static int rings_waiting(cg_writer_t *w) {
@@ -732,8 +795,8 @@ static void file_group(cg_writer_t *w, struct item *batch, int stopping) {
   }
   for (struct item *it = batch; it != NULL && !err; it = it->next, nother++)
     err = file_item(w, tx, it);
-  for (int i = 0; i < w->nrings && !err; i++)
-    err = file_ring(w, tx, &w->rings[i], heads[i], &na);
+  if (!err)
+    err = file_rings(w, tx, heads, &na);
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   uint64_t ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
@@ -783,28 +846,33 @@ give_back:
 static void *run(void *arg) {
   cg_writer_t *w = arg;
 
-  recover_index(w);
   for (;;) {
     struct item *batch;
-    struct timespec until;
     int stop;
 
     /* A group every WAIT_MS at most (sooner when the list is long): a
      * record waits at most that long before its group begins. */
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += WAIT_MS * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-      until.tv_sec++;
-      until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = deadline_in(WAIT_MS);
     pthread_mutex_lock(&w->mu);
     while (w->queued < GROUP_MAX && !w->stopping && !w->hurry &&
            pthread_cond_timedwait(&w->cv, &w->mu, &until) == 0)
       ;
     w->hurry = 0;
+    /* At most GROUP_MAX items a group (a long feed backlog: one
+     * transaction each GROUP_MAX, not one that holds them all). */
     batch = w->head;
-    w->head = w->tail = NULL;
-    w->queued = 0;
+    if (w->queued <= GROUP_MAX) {
+      w->head = w->tail = NULL;
+      w->queued = 0;
+    } else {
+      struct item *last = batch;
+      for (int i = 1; i < GROUP_MAX; i++)
+        last = last->next;
+      w->head = last->next;
+      last->next = NULL;
+      w->queued -= GROUP_MAX;
+      w->hurry = 1; /* the rest go with the next group, at once */
+    }
     stop = w->stopping;
     pthread_mutex_unlock(&w->mu);
     struct timespec mono;
@@ -833,6 +901,7 @@ static void *run(void *arg) {
       pthread_mutex_lock(&w->mu);
       batch = w->head;
       w->head = w->tail = NULL;
+      w->queued = 0;
       pthread_mutex_unlock(&w->mu);
       if (batch == NULL)
         break;
@@ -896,8 +965,18 @@ int cg_writer_start(cg_writer_t **out, cg_store_t *store, const uint8_t audit_ke
   w->seq = ((uint64_t)ts.tv_sec << 32) ^ ((uint64_t)ts.tv_nsec << 8) ^ (uint64_t)getpid();
   snprintf(w->mark, sizeof w->mark, MARK_PREFIX "%016llx", (unsigned long long)w->seq);
   pthread_mutex_init(&w->mu, NULL);
-  pthread_cond_init(&w->cv, NULL);
-  pthread_cond_init(&w->room, NULL);
+  /* Waits are timed on the monotonic clock: a wall clock stepped back (NTP,
+   * a resumed VM) must not hold a group, or a waiting worker, that long. */
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&w->cv, &ca);
+  pthread_cond_init(&w->room, &ca);
+  pthread_condattr_destroy(&ca);
+  /* Before any worker serves: with a million entries to index after a
+   * crash, a recovery on the writer's thread would hold up its groups for
+   * a second or more, the rings fill, and uses would be refused. */
+  recover_index(w);
   if (pthread_create(&w->thread, NULL, run, w) != 0) {
     writer_free(w);
     return CG_EINTERNAL;
