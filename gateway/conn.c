@@ -164,6 +164,7 @@ static const char *status_line(int status) {
   case 404: return "HTTP/1.1 404 Not Found\r\n";
   case 405: return "HTTP/1.1 405 Method Not Allowed\r\n";
   case 408: return "HTTP/1.1 408 Request Timeout\r\n";
+  case 409: return "HTTP/1.1 409 Conflict\r\n";
   case 410: return "HTTP/1.1 410 Gone\r\n";
   case 413: return "HTTP/1.1 413 Content Too Large\r\n";
   case 414: return "HTTP/1.1 414 URI Too Long\r\n";
@@ -171,6 +172,7 @@ static const char *status_line(int status) {
   case 431: return "HTTP/1.1 431 Request Header Fields Too Large\r\n";
   case 503: return "HTTP/1.1 503 Service Unavailable\r\n";
   case 504: return "HTTP/1.1 504 Gateway Timeout\r\n";
+  case 507: return "HTTP/1.1 507 Insufficient Storage\r\n";
   default: return "HTTP/1.1 500 Internal Server Error\r\n";
   }
 }
@@ -367,6 +369,7 @@ static void start_write(cg_conn_t *c) {
   b = uv_buf_init(c->out[c->writing].base, (unsigned)c->out[c->writing].len);
   c->wreq.data = c;
   c->write_deadline_ms = c->w->now_ms + cfg(c)->write_timeout_ms;
+  c->write_left = b.len;
   if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, write_cb) != 0) {
     cg_buf_reset(&c->out[c->writing]);
     c->writing = -1;
@@ -433,6 +436,8 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n) {
   cg_conn_t *c = p->data;
   if (count_head(c, n))
     return -1;
+  if (c->req.trailers)
+    return 0; /* (see on_header_value) */
   if (c->in_value || c->nheaders == 0) {
     /* A new header begins (llhttp may split a name over several calls). */
     if (++c->nheaders > (int)cfg(c)->max_headers)
@@ -502,7 +507,10 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
 
   if (count_head(c, n))
     return -1;
-  if (n == 0)
+  /* A trailer (fields after a chunked body, which llhttp passes here too)
+   * is dropped, as RFC 9110 6.5.1 allows: checked after the head, it would
+   * add to Authorization or X-Forwarded-For behind the checks' back. */
+  if (n == 0 || c->req.trailers)
     return 0;
   if (after_line_end(c, at))
     return fail(c, 400, "obsolete line folding is not accepted");
@@ -532,6 +540,8 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
 
 static int on_header_value_complete(llhttp_t *p) {
   cg_conn_t *c = p->data;
+  if (c->req.trailers)
+    return 0;
   int kind = c->field_len <= sizeof c->field ? header_kind(c) : H_OTHER;
   if (kind == H_HOST)
     c->req.hosts++;
@@ -545,6 +555,7 @@ static int on_headers_complete(llhttp_t *p) {
   cg_request_t *r = &c->req;
   const cg_config_t *conf = cfg(c);
 
+  r->trailers = 1;
   r->method = p->method;
   r->http_major = p->http_major;
   r->http_minor = p->http_minor;
@@ -803,8 +814,14 @@ void cg_conn_continue(cg_conn_t *c) {
   c->phase = CG_PHASE_IDLE;
   c->deadline_ms = c->w->now_ms + cfg(c)->idle_timeout_ms;
   start_write(c);
-  if (c->closing || c->writing >= 0 || c->close_after)
+  if (c->closing || c->writing >= 0)
     return; /* write_cb takes up the input */
+  if (c->close_after) {
+    /* Nothing left to write (an answer that could not be queued: out of
+     * memory), and reading has stopped: nothing else would close it. */
+    cg_conn_close(c);
+    return;
+  }
   if (c->stash.len > 0) {
     cg_buf_t st = c->stash;
     cg_buf_init(&c->stash, sizeof c->w->readbuf);
@@ -825,6 +842,12 @@ void cg_conn_sweep(cg_conn_t *c, uint64_t now) {
   if (c->closing || c->suspended) /* a seal check answers it, soon */
     return;
   if (c->writing >= 0) {
+    /* The deadline is for progress: a slow reader of a long answer (a
+     * holder's list) that takes some of it every write_timeout is not cut. */
+    if (c->tcp.write_queue_size < c->write_left) {
+      c->write_left = c->tcp.write_queue_size;
+      c->write_deadline_ms = now + cfg(c)->write_timeout_ms;
+    }
     if (now >= c->write_deadline_ms) {
       cg_count(&c->w->metrics.timeouts, 1);
       cg_conn_close(c);

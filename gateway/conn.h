@@ -37,6 +37,9 @@ typedef struct cg_request {
   int xff_cut;                /* bytes were dropped from its left end */
   int hosts;
   int upgrade;
+  int trailers;      /* the head is parsed: fields now are a chunked body's trailer */
+  int charged;       /* the venue's rate limit has counted this request (not again when it
+                        runs again after a seal check or a platform's answer) */
   uint64_t start_ns;
   int route;              /* enum cg_route, for metrics and the log */
   const char *venue_id;   /* once authenticated, for the log */
@@ -81,6 +84,7 @@ struct cg_conn {
   int phase;
   uint64_t deadline_ms;
   uint64_t write_deadline_ms;
+  size_t write_left;       /* bytes of the answer being written still queued, at the last look */
   int close_after;         /* close once the output is written */
   int closing;
   int suspended;           /* the handler answers later (a seal check) */

@@ -116,8 +116,9 @@ static const cg_scope_t *venue_scope(cg_conn_t *c, const cg_runtime_t *rt) {
     return NULL;
   }
   unsigned retry = 0;
-  if (!c->ov_set && cg_venue_registry_take(rt->venues, v, uv_now(&c->w->loop),
-                                           v->rate ? v->rate : s->rate, s->burst, &retry) != 0) {
+  if (!c->req.charged &&
+      cg_venue_registry_take(rt->venues, v, uv_now(&c->w->loop), v->rate ? v->rate : s->rate,
+                             s->burst, &retry) != 0) {
     char hdr[48];
     snprintf(hdr, sizeof hdr, "Retry-After: %u\r\n", retry);
     static const char body[] =
@@ -125,6 +126,7 @@ static const cg_scope_t *venue_scope(cg_conn_t *c, const cg_runtime_t *rt) {
     cg_conn_respond(c, 429, "application/json", hdr, body, sizeof body - 1);
     return NULL;
   }
+  c->req.charged = 1;
   c->req.venue = v;
   return s;
 }
@@ -387,8 +389,10 @@ static void get_certificate(cg_conn_t *c, const char *id, size_t len) {
     int status = rec.flags & CG_RECORD_REVOKED_LATER                 ? 410
                  : rec.seal_state == CG_SEAL_INVALID && !s->diagnostics ? 404
                                                                         : 200;
-    if (body_holder(&rec, holder) == 0 &&
-        audit(c, CG_AUDIT_FETCH, status, NULL, NULL, rec.holder_type, holder, NULL, &one, 1) != 0) {
+    /* (A body without a holder code is audited too, without a holder.) */
+    int has_holder = body_holder(&rec, holder) == 0;
+    if (audit(c, CG_AUDIT_FETCH, status, NULL, NULL, rec.holder_type, has_holder ? holder : NULL,
+              NULL, &one, 1) != 0) {
       cg_store_reader_end(w->reader);
       cg_conn_error(c, CG_EUNAVAIL, "the audit log is not keeping up; try again");
       return;

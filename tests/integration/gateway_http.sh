@@ -186,6 +186,14 @@ error_body badkey unauthorized
 s=$(req basic "/v1/certificates/$ID" -H "Authorization: Basic $DEPT")
 [[ $s == 401 ]] || fail "not a Bearer key: status $s, not 401"
 ok "hotel key 403 forbidden; no key, an unknown key, Basic: 401 unauthorized with WWW-Authenticate"
+# A trailer (fields after a chunked body) is dropped: Authorization sent
+# only there does not authenticate; in the head, with a trailer after, it does.
+out=$(printf '%s' "GET /v1/certificates/$ID HTTP/1.1\\r\\nHost: a\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n0\\r\\nAuthorization: Bearer $DEPT\\r\\n\\r\\n" | raw "$P" --timeout 1000)
+[[ $(statuses "$out") == 401 ]] || fail "Authorization in a trailer: answers '$(statuses "$out")', not 401"
+out=$(printf '%s' "GET /v1/certificates/$ID HTTP/1.1\\r\\nHost: a\\r\\nAuthorization: Bearer $DEPT\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n0\\r\\nAuthorization: x\\r\\n\\r\\n" | raw "$P" --timeout 1000)
+[[ $(statuses "$out") == 200 ]] || fail "Authorization in the head, another in a trailer: answers '$(statuses "$out")', not 200"
+cert200=$((cert200 + 1))
+ok "a chunked body's trailer fields are dropped (Authorization only in a trailer: 401)"
 
 s=$(req badcheck "/v1/certificates/$BADCHECK" "${AUTH[@]}")
 [[ $s == 400 ]] || fail "wrong check character ($BADCHECK): status $s, not 400"
