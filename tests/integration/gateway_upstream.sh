@@ -795,6 +795,30 @@ done
 [[ $s == 410 ]] && code_is race2 certificate_revoked ||
   fail "14. $X revoked while its fetch was on the way: from the store want 410, got $(what race2)"
 ok "14. a revocation that came while the fetch of the certificate was on its way: stored revoked, 410"
+
+# ---- 15. a fetch from a platform counts once against the venue's rate limit ----------------------
+# A venue allowed one request a second (a burst of one) fetches what the
+# store lacks: the request runs again when the platform has answered, and
+# must not be counted again (it was answered 429 by its own second count).
+"$BIN/certctl" venue add -c "$D/race.conf" --id it-rate1 --name "限速单位" --scope department \
+  --rate 1 --json >"$T/rate1.json" 2>"$T/rate1.err" || fail "15. certctl venue add: $(cat "$T/rate1.err")"
+RKEY=$(sed -n 's/.*"key":[[:space:]]*"\([^"]*\)".*/\1/p' "$T/rate1.json")
+[[ -n $RKEY ]] || fail "15. no key in $(cat "$T/rate1.json")"
+n0=$(grep -c "SIGHUP: configuration .* reloaded" "$T/certgw.log" || true)
+kill -HUP "$GWPID"
+for ((i = 0; i < 50; i++)); do
+  (($(grep -c "SIGHUP: configuration .* reloaded" "$T/certgw.log" || true) > n0)) && break
+  sleep 0.1
+done
+pick city
+s=$(curl -s --noproxy '*' -m 10 -D "$T/rate1.h" -o "$T/rate1.b" -w '%{http_code}' \
+  -H "Authorization: Bearer $RKEY" "http://127.0.0.1:$P/v1/certificates/$ID") || s=curl-failed
+[[ $s == 200 && $(header rate1 X-Cache) == miss ]] ||
+  fail "15. one fetch from the city by a venue of one request a second: want 200 (X-Cache: miss), got $(what rate1)"
+s=$(curl -s --noproxy '*' -m 10 -o /dev/null -w '%{http_code}' \
+  -H "Authorization: Bearer $RKEY" "http://127.0.0.1:$P/v1/certificates/$ID") || s=curl-failed
+[[ $s == 429 ]] || fail "15. a second fetch at once by that venue: want 429, got $s"
+ok "15. a fetch that waited for a platform counts once against the venue's rate limit (then 429)"
 stop_gw
 stop_sim province
 stop_sim city
