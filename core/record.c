@@ -96,6 +96,14 @@ int cg_record_encode(cg_record_t *r, cg_buf_t *out) {
   return 0;
 }
 
+uint32_t cg_record_today(time_t now) {
+  struct tm tm;
+  now += 8 * 3600;
+  if (gmtime_r(&now, &tm) == NULL)
+    return 0;
+  return (uint32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday);
+}
+
 int cg_record_decode(const void *p, size_t len, cg_record_t *r) {
   const uint8_t *h = p;
 

@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "core/buf.h"
 #include "core/cert.h"
@@ -83,6 +84,12 @@ int cg_record_encode(cg_record_t *r, cg_buf_t *out);
 /* Decodes p[0..len). On success r's pointers point into p. Returns 0 or
  * CG_ERECORD for anything that does not add up (version, lengths, enums). */
 int cg_record_decode(const void *p, size_t len, cg_record_t *r);
+
+/* Today at time now as certificates' dates are written (yyyymmdd): in
+ * China Standard Time (UTC+8, no daylight saving), the calendar of every
+ * effective and expiring date, not UTC (which is still yesterday until
+ * 08:00). 0 if now cannot be converted. */
+uint32_t cg_record_today(time_t now);
 
 /* Packs ix into buf and points r at it (an empty index: none). */
 void cg_record_index_set(cg_record_t *r, const cg_cert_index_t *ix,

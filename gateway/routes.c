@@ -676,9 +676,7 @@ static uint32_t today(void) {
   static _Thread_local uint32_t day;
   time_t now = time(NULL);
   if (now != last) {
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    day = (uint32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday);
+    day = cg_record_today(now);
     last = now;
   }
   return day;

@@ -506,6 +506,16 @@ static void test_holder_key(void **state) {
   assert_memory_not_equal(a, b, 16);
 }
 
+/* Certificates' dates are Beijing time: at 16:00 UTC the day turns. */
+static void test_today(void **state) {
+  (void)state;
+  assert_int_equal(cg_record_today(1795795200 - 1), 20261127); /* 2026-11-27 15:59:59 UTC */
+  assert_int_equal(cg_record_today(1795795200), 20261128);     /* 16:00:00 UTC, 00:00 CST */
+  assert_int_equal(cg_record_today(1798732799), 20261231);     /* 2026-12-31 15:59:59 UTC */
+  assert_int_equal(cg_record_today(1798732800), 20270101);     /* a new year in Beijing */
+  assert_int_equal(cg_record_today(0), 19700101);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_round_trip),
@@ -517,6 +527,7 @@ int main(void) {
       cmocka_unit_test(test_decode_lengths),
       cmocka_unit_test(test_index),
       cmocka_unit_test(test_holder_key),
+      cmocka_unit_test(test_today),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

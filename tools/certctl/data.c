@@ -311,7 +311,6 @@ int ctl_stat(int argc, char **argv) {
   cg_store_t *s;
   int help, i, err;
   time_t now = time(NULL);
-  struct tm tm;
 
   if ((i = parse(argc, argv, &a, usage, &help)) < 0)
     return help ? 0 : 2;
@@ -321,8 +320,7 @@ int ctl_stat(int argc, char **argv) {
   }
   if ((s = ctl_open_store(&a.t, 1, NULL)) == NULL)
     return 1;
-  gmtime_r(&now, &tm);
-  x.today = (uint32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday);
+  x.today = cg_record_today(now);
   if ((err = cg_store_stat(s, &st)) == 0 && (err = cg_store_reader_open(s, &r)) == 0 &&
       (err = cg_store_reader_begin(r)) == 0) {
     err = cg_store_each(r, CG_DB_CERT, stat_one, &x);

@@ -1319,7 +1319,6 @@ int ctl_demo(int argc, char **argv) {
   size_t want, nextra = 0;
   int c, err = 1;
   time_t now = time(NULL);
-  struct tm tm;
   double t0 = ctl_now();
 
   optind = 1;
@@ -1365,8 +1364,7 @@ int ctl_demo(int argc, char **argv) {
       mkdirs(d.dir, "upstream/tls"))
     return 1;
 
-  gmtime_r(&now, &tm);
-  d.today = (uint32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday);
+  d.today = cg_record_today(now);
   d.today_days = days_of(d.today);
   r.s = d.seed;
 
