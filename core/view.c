@@ -103,12 +103,14 @@ static int mask_value(unsigned k, const char *value, cg_buf_t *out) {
   if (k & MASK_PHONE)
     return keep_ends(value, 3, 4, out);
   if (k & MASK_PLACE) {
-    size_t n = u8count(value), i = 0;
+    /* The first nine characters, then "****"; half of an address of
+     * nine or fewer ("历下区泉城路1号" keeps four), or it would show whole. */
+    size_t n = u8count(value), keep = n > 9 ? 9 : n / 2, i = 0;
     int err = 0;
     const char *p = value;
-    for (; *p && i < 9 && !err; p += u8len(p), i++)
+    for (; *p && i < keep && !err; p += u8len(p), i++)
       err = cg_buf_append(out, p, u8len(p));
-    return err ? err : n > 9 ? cg_buf_puts(out, "****") : 0;
+    return err ? err : n > 0 ? cg_buf_puts(out, "****") : 0;
   }
   if (k & MASK_NAME)
     return keep_ends(value, 1, 0, out);
@@ -182,6 +184,10 @@ static int listed(const char (*list)[48], int n, const char *name) {
   return listed_n(list, n, ~0ull, "", name, strlen(name));
 }
 
+int cg_view_shows(const cg_scope_t *s, const char *field) {
+  return s->all_fields || listed(s->fields, s->nfields, field);
+}
+
 /* "data.address" names a field of the data object. */
 static int listed_in_data(const char (*list)[48], int n, const char *name) {
   return listed_n(list, n, ~0ull, "data.", name, strlen(name));
@@ -194,9 +200,19 @@ static int any_data_field(const char (*list)[48], int n) {
   return 0;
 }
 
-static int mask_item(cJSON *item, const char *name, cg_buf_t *tmp) {
-  if (!cJSON_IsString(item))
+static int mask_item(cJSON *parent, cJSON *item, const char *name, cg_buf_t *tmp) {
+  if (cJSON_IsNumber(item) || cJSON_IsObject(item) || cJSON_IsArray(item)) {
+    /* Masked, not a string: nothing of it is shown (put_masked does the same). */
+    cJSON *hidden = cJSON_CreateString("****");
+    /* (By name: the replacement takes the member's name with it.) */
+    if (hidden == NULL || !cJSON_ReplaceItemInObjectCaseSensitive(parent, item->string, hidden)) {
+      cJSON_Delete(hidden);
+      return CG_ENOMEM;
+    }
     return 0;
+  }
+  if (!cJSON_IsString(item))
+    return 0; /* true, false, null: nothing personal */
   cg_buf_reset(tmp);
   int err = cg_view_mask(name, item->valuestring, tmp);
   if (err == 0)
@@ -323,8 +339,16 @@ static int put_masked(const struct member *m, int rule, cg_buf_t *out) {
   char name[72], value[512];
   size_t vlen;
   int err;
-  if (m->value[0] != '"') /* not a string: shown as it is, as on the parsing path */
-    return cg_buf_append(out, m->at, m->len);
+  if (m->value[0] != '"') {
+    /* Not a string: a number, object or array masked is not shown at all,
+     * "****" in its place (as on the parsing path); true, false and null
+     * carry nothing personal. */
+    if (m->value[0] == 't' || m->value[0] == 'f' || m->value[0] == 'n')
+      return cg_buf_append(out, m->at, m->len);
+    if ((err = cg_buf_append(out, m->at, m->name_len + 3)) != 0)
+      return err;
+    return cg_buf_puts(out, "\"****\"");
+  }
   /* (A string: member() checked its quotes.) */
   if ((vlen = m->value_len - 2) >= sizeof value || m->name_len >= sizeof name ||
       memchr(m->value + 1, '\\', vlen) != NULL)
@@ -458,14 +482,14 @@ static int render(const cg_scope_t *s, const cg_record_t *rec, uint32_t gen, cg_
         if (!whole && !listed_in_data(s->fields, s->nfields, d->string))
           cJSON_Delete(cJSON_DetachItemViaPointer(c, d)); /* by pointer: no second search */
         else if (listed_in_data(s->mask, s->nmask, d->string))
-          err = mask_item(d, d->string, &tmp);
+          err = mask_item(c, d, d->string, &tmp);
       }
       continue;
     }
     if (!s->all_fields && !listed(s->fields, s->nfields, k))
       cJSON_Delete(cJSON_DetachItemViaPointer(o, c));
     else if (listed(s->mask, s->nmask, k))
-      err = mask_item(c, k, &tmp);
+      err = mask_item(o, c, k, &tmp);
   }
   cg_buf_free(&tmp);
   if (!err)

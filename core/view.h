@@ -22,6 +22,9 @@ int cg_view_type_allowed(const cg_scope_t *scope, const char *type_code);
 /* 1 if the scope sees certificates in full (every field, nothing masked). */
 int cg_view_is_full(const cg_scope_t *scope);
 
+/* Whether the scope shows the top-level field (all fields, or listed). */
+int cg_view_shows(const cg_scope_t *scope, const char *field);
+
 /* Appends the view of rec for scope to out; trust_gen is the generation of
  * the trust store in force (0: none loaded). Returns 0, CG_ERECORD (a body
  * that is not a JSON object, or a masked value that is not UTF-8: only a

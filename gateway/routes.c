@@ -1213,9 +1213,14 @@ static void post_scan(cg_conn_t *c) {
   cg_buf_append(&h, scan_id, 32);
   cg_buf_puts(&h, "\",\"holder\":{\"type\":\"");
   cg_buf_puts(&h, cg_ident_holder_type_code(cl.holder_type));
-  cg_buf_puts(&h, "\",");
-  put_member(&h, s, "certificateHolderCode", "code", cl.holder_code);
-  if (name[0]) {
+  cg_buf_putc(&h, '"');
+  /* Code and name only where the scope shows those fields, as in the
+   * certificates that follow. */
+  if (cg_view_shows(s, "certificateHolderCode")) {
+    cg_buf_putc(&h, ',');
+    put_member(&h, s, "certificateHolderCode", "code", cl.holder_code);
+  }
+  if (name[0] && cg_view_shows(s, "certificateHolderName")) {
     cg_buf_putc(&h, ',');
     put_member(&h, s, "certificateHolderName", "name", name);
   }

@@ -143,6 +143,11 @@ fields = *
 scan = yes
 rate = 2
 burst = 2
+
+[scope noholder]
+types = *
+fields = certificateIdentifier, certificateName
+scan = yes
 EOF
 "$BIN/certgw" -c "$CONF" --check >"$T/out" 2>&1 || { cat "$T/out"; fail "--check with the test scopes"; }
 
@@ -336,12 +341,20 @@ ok "no key, unknown key, Basic credentials: 401 unauthorized with WWW-Authentica
 "$BIN/certctl" venue add -c "$CONF" --id it-noscan --name "不扫码单位" --scope noscan --json >"$T/out" 2>"$T/err" ||
   { cat "$T/err"; fail "venue add it-noscan"; }
 NKEY=$(grep -o 'cgk_[0-9a-f]*' "$T/out")
+"$BIN/certctl" venue add -c "$CONF" --id it-noholder --name "不见持证人" --scope noholder --json \
+  >"$T/out" 2>"$T/err" || { cat "$T/err"; fail "venue add it-noholder"; }
+XKEY=$(grep -o 'cgk_[0-9a-f]*' "$T/out")
 scan "$NKEY" "$CODE" "it noscan before reload"
 expect 401 unauthorized "a venue added after the start, before SIGHUP"
 reload
 scan "$NKEY" "$CODE" "it noscan" "NOSCAN-1"
 expect 403 forbidden "a venue whose scope has scan = no"
 ok "scope with scan = no (venue added, SIGHUP): 403 forbidden"
+scan "$XKEY" "$CODE" "it noholder"
+expect 200 "" "a venue whose scope shows neither the holder's code nor name"
+grep -q '"holder":{"type":"[0-9]*"}' "$T/r.body" ||
+  fail "a scope without the holder's fields: the holder block is $(grep -o '"holder":{[^}]*}' "$T/r.body")"
+ok "a scan by a scope without the holder's code and name: the holder block shows the type alone"
 
 post "$DKEY" "{\"code\":\"$CODE\"}"
 expect 400 bad_request "no purpose"

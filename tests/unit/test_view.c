@@ -269,10 +269,15 @@ static int wants_data(const cg_scope_t *s) {
 }
 
 /* One member of the view against the certificate's: equal, or masked when
- * the scope masks it and it is a string. */
+ * the scope masks it and it is a string, or "****" when it masks a number,
+ * object or list (nothing of which may show). */
 static void check_value(const cg_scope_t *s, const char *prefix, const cJSON *orig,
                         const cJSON *shown, const char *what) {
-  if (in_list(s->mask, s->nmask, prefix, orig->string) && cJSON_IsString(orig)) {
+  int masks = in_list(s->mask, s->nmask, prefix, orig->string);
+  if (masks && (cJSON_IsNumber(orig) || cJSON_IsObject(orig) || cJSON_IsArray(orig))) {
+    if (!cJSON_IsString(shown) || strcmp(shown->valuestring, "****") != 0)
+      fail_msg("%s: %s%s shown, not \"****\"", what, prefix, orig->string);
+  } else if (masks && cJSON_IsString(orig)) {
     cg_buf_t m;
     cg_buf_init(&m, 1 << 20);
     assert_int_equal(cg_view_mask(orig->string, orig->valuestring, &m), 0);
@@ -488,8 +493,8 @@ static void test_views_escapes(void **state) {
 
 static void test_views_not_strings(void **state) {
   (void)state;
-  /* Masks meet numbers, objects, arrays, booleans and null: shown as they are.
-   */
+  /* Masks meet numbers, objects, arrays (hidden: "****"), booleans and null
+   * (shown as they are). */
   static const spec_t specs[] = {
       {"values not strings", "\"张三丰\"",
        "{\"address\":12345,\"phone\":{\"n\":\"13812345678\",\"phone\":[1,2]},"
@@ -602,7 +607,7 @@ static void test_views_exact(void **state) {
               "data.address,data.mobile,data.nested",
               "{\"certificateName\":\"居住证\",\"data\":{"
               "\"address\":\"北京市西城区金融街****\",\"mobile\":\"138****5678\","
-              "\"nested\":{\"a\":[1,2,{\"b\":\"c\"}],\"phone\":\"13900001111\"}},"
+              "\"nested\":\"****\"},"
               "\"seal\":{\"status\":\"verified\"}}");
   expect_view(c, "data.address", "data.address",
               "{\"data\":{\"address\":\"北京市西城区金融街****\"},"
@@ -1055,11 +1060,14 @@ static void test_mask(void **state) {
   expect_mask("certificateHolderName", "张", "*");
   expect_mask("certificateHolderName", "John Smith", "J*********");
   expect_mask("certificateHolderName", "😀张", "😀*");
-  /* Addresses and places: the first nine characters. */
+  /* Addresses and places: the first nine characters; of nine or fewer,
+   * half (never the whole address). */
   expect_mask("address", "北京市西城区金融街8号院3号楼", "北京市西城区金融街****");
   expect_mask("address", "北京市西城区金融街8", "北京市西城区金融街****");
-  expect_mask("address", "北京市西城区金融街", "北京市西城区金融街");
-  expect_mask("address", "北京市西城区", "北京市西城区");
+  expect_mask("address", "北京市西城区金融街", "北京市西****");
+  expect_mask("address", "历下区泉城路1号", "历下区泉****");
+  expect_mask("address", "北京市西城区", "北京市****");
+  expect_mask("address", "a", "****");
   expect_mask("address", "", "");
   expect_mask("location", "1234567890", "123456789****");
   expect_mask("birthPlace", "湖北省武汉市江岸区某某街道", "湖北省武汉市江岸区****");
