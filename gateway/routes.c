@@ -601,6 +601,17 @@ static void get_holder(cg_conn_t *c, const char *code, size_t len, const char *q
       return;
     }
   }
+  /* A listing is a use of the holder's certificates: audited, found or
+   * not, with the holder (the identifiers are in the answer, not here). */
+  {
+    char hc[19];
+    snprintf(hc, sizeof hc, "%.*s", (int)len, code);
+    if (audit(c, CG_AUDIT_LIST, x.found ? 200 : 404, NULL, NULL, types[0], hc, NULL, NULL, 0) !=
+        0) {
+      cg_conn_error(c, CG_EUNAVAIL, "the audit log is not keeping up; try again");
+      return;
+    }
+  }
   if (x.found == 0) {
     cg_conn_error(c, CG_ENOTFOUND, "no certificates for this holder");
     return;

@@ -571,6 +571,11 @@ expect 200 "" "scan of the text zbarimg decoded"
 grep -q -F "\"code\":\"$mcode\"" "$T/r.body" || fail "QR scan: not the holder: $(answer)"
 ok "QR round trip: mint --png, zbarimg --raw, scan: 200"
 
+# A listing of the holder's certificates is a use too (audited below).
+s=$(curl -s --noproxy '*' -m 10 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $DKEY" \
+  "$URL/v1/holders/$H/certificates") || s=curl-failed
+[[ $s == 200 ]] || fail "the department lists $H's certificates: $s"
+
 # ---- the audit -----------------------------------------------------------------------------------------
 
 sleep 0.3 # one commit interval, for certctl to read what was handed over
@@ -585,6 +590,7 @@ has "$T/aud.txt" "the hotel's 403" "venue=$HOTEL  scan  status=403  purpose=\"it
 has "$T/aud.txt" "the expired scan" "venue=$DEPT  scan  status=200  purpose=\"it expired within skew\""
 has "$T/aud.txt" "the single-use venue's scans" "venue=it-once-b  scan  status=200  purpose=\"it once b\"  matter=ONCE-B"
 has "$T/aud.txt" "the QR scan" "venue=$HOTEL  scan  status=200  purpose=\"it qr round trip\"  matter=QR-1"
+has "$T/aud.txt" "the department's listing" "venue=$DEPT  list  status=200"
 grep -q "purpose=\"it hotel check-in\".*certificates=1\.2\.156" "$T/aud.txt" || fail "audit: no certificates on the hotel's scan"
 grep -q "client=127\.0\.0\.1" "$T/aud.txt" || fail "audit: no client address"
 grep -q "^[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T[0-9:]*\.[0-9]\{3\}Z " "$T/aud.txt" || fail "audit: no time"
