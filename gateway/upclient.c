@@ -28,6 +28,14 @@
 
 enum state { S_CONNECTING, S_HANDSHAKE, S_CALL, S_IDLE };
 
+/* A pooled connection idle this long is closed: a firewall or NAT that has
+ * forgotten the flow says nothing, and the next call on it would hang until
+ * its timeout (and count against the platform's breaker). */
+#define IDLE_MS 30000
+/* A pooled connection keeps no body buffer larger than this (a holder's
+ * list may have grown it to 8 MiB). */
+#define IDLE_BUF_MAX (64u << 10)
+
 struct upconn {
   uv_tcp_t tcp; /* first: the handle's address is the connection's */
   uv_connect_t creq;
@@ -162,6 +170,10 @@ static struct upconn *conn_new(cg_upclient_t *cl, int tier, int addr);
 
 static void fail_later(struct upconn *u, int kind);
 
+static void on_idle_expired(uv_timer_t *t) {
+  conn_close(t->data); /* (out of the pool first: conn_close) */
+}
+
 /* The call ends: its callback runs once, then the connection is kept or
  * closed. */
 static void finish(struct upconn *u, int kind) {
@@ -197,6 +209,9 @@ static void finish(struct upconn *u, int kind) {
     if (a->nidle < u->cl->pool) {
       free(u->request);
       u->request = NULL;
+      if (u->body.cap > IDLE_BUF_MAX)
+        cg_buf_free(&u->body);
+      uv_timer_start(&u->timer, on_idle_expired, IDLE_MS, 0); /* (a call restarts it) */
       u->state = S_IDLE;
       u->reused = 1;
       u->next = a->idle;

@@ -246,10 +246,14 @@ static void eject(cg_upstream_t *up, struct tier *t, int addr) {
 static void budget_earn(cg_upstream_t *up) {
   uint64_t now = now_ms();
   pthread_mutex_lock(&up->mu);
-  up->budget += up->cfg->up_retry_budget / 100.0 + (double)(now - up->budget_ms) * 3 / 1000;
+  /* (now was read before the lock: another worker may have stored a later
+   * time meanwhile, which must not read as 2^64 ms gone by.) */
+  uint64_t gone = now > up->budget_ms ? now - up->budget_ms : 0;
+  up->budget += up->cfg->up_retry_budget / 100.0 + (double)gone * 3 / 1000;
   if (up->budget > 100)
     up->budget = 100;
-  up->budget_ms = now;
+  if (now > up->budget_ms)
+    up->budget_ms = now;
   pthread_mutex_unlock(&up->mu);
 }
 
@@ -527,7 +531,9 @@ static void attempt(struct fetch *f, int avoid) {
   f->call = cg_upclient_get(up->clients[f->w->id], f->tier, f->addr, target, headers,
                             t->cfg->connect_timeout_ms, total, on_answer, f);
   if (f->call == NULL) { /* no memory for a call: this tier is out of reach */
-    breaker_result(up, t, 0);
+    /* Our shortage, not the platform's failure: it must not open a
+     * healthy platform's breaker (as an answer we cannot check, below). */
+    breaker_result(up, t, 1);
     f->failed = 1;
     next_tier(f);
   }
@@ -744,14 +750,18 @@ static void on_fed(void *arg, int err, uint32_t unused, void *p) {
   cg_fill_t *fill = p;
   (void)unused;
   t->polling = 0;
+  int moved = 0;
   if (err == 0) {
     for (int i = 0; i < 4; i++)
       count(&t->feed_changes[i], fill->changes[i]);
+    moved = strcmp(t->cursor, fill->ident) != 0;
     snprintf(t->cursor, sizeof t->cursor, "%s", fill->ident);
   } else {
     count(&t->feed_failures, 1);
   }
-  int more = err == 0 && fill->reason;
+  /* More at once only when the cursor moved: a platform that says "more"
+   * and gives the same cursor back would be polled in a tight loop. */
+  int more = err == 0 && fill->reason && moved;
   cg_fill_free(fill);
   if (more)
     poll_feed(t, t->feed_timer.data);
