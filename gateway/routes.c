@@ -10,6 +10,7 @@
  */
 #include "gateway/routes.h"
 
+#include <mbedtls/constant_time.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -79,9 +80,11 @@ static const cg_venue_t *authenticate(cg_conn_t *c, const cg_runtime_t *rt) {
     return NULL;
   /* A keep-alive connection presents the same key again and again: the
    * venue it named is remembered until the key or the venue list changes.
-   * The comparison is with what this same client sent before. */
+   * The comparison is with what was sent before on this connection, in
+   * constant time: behind a proxy that shares connections among clients,
+   * that may have been another venue's key. */
   if (c->auth_venue != NULL && c->auth_gen == rt->gen && c->auth_seen_len == len &&
-      memcmp(c->auth_seen, tok, len) == 0)
+      mbedtls_ct_memcmp(c->auth_seen, tok, len) == 0)
     v = c->auth_venue;
   else {
     v = cg_venue_registry_find(rt->venues, tok, len);
@@ -891,8 +894,10 @@ static void holder_name(const cg_record_t *rec, char *name, size_t cap) {
 
 /* Codes already opened at a venue, for scopes with single_use: one table
  * for all workers (a code may come back on another connection), under a
- * mutex held for a lookup; bounded, the oldest entry going first, and
- * entries older than their code's expiry are useless anyway. */
+ * mutex held for a lookup; bounded, the oldest entry going first once its
+ * code has expired (an entry older than that is useless anyway), never
+ * before: a code still live is not forgotten, the new one is refused.
+ * Returns 1 seen, 0 not (now noted), -1 the table is full of live codes. */
 #define SEEN_MAX 65536
 static struct seen {
   uint8_t key[32];
@@ -918,9 +923,15 @@ static int single_use_seen(cg_server_t *srv, const char *venue, const uint8_t no
   mbedtls_sha256_free(&h);
   pthread_mutex_lock(&seen_mu);
   HASH_FIND(hh, seen_table, key, 32, e);
-  hit = e != NULL && e->expires >= (uint64_t)time(NULL);
+  uint64_t now = (uint64_t)time(NULL);
+  hit = e != NULL && e->expires >= now;
   if (e == NULL) {
-    e = &seen_ring[seen_next++ % SEEN_MAX];
+    e = &seen_ring[seen_next % SEEN_MAX];
+    if (e->expires >= now) {
+      pthread_mutex_unlock(&seen_mu);
+      return -1;
+    }
+    seen_next++;
     if (e->expires != 0)
       HASH_DEL(seen_table, e);
     memcpy(e->key, key, 32);
@@ -1000,7 +1011,7 @@ static void post_scan(cg_conn_t *c) {
   char scan_id[33], name[256] = "";
   const char *ids[CG_AUDIT_IDS_MAX];
   char idbuf[CG_AUDIT_IDS_MAX][CG_IDENT_MAX + 1];
-  int nids = 0, found = 0, in_scope = 0, err;
+  int nids = 0, found = 0, in_scope = 0, shown = 0, err;
 
   if ((s = venue_scope(c, rt)) == NULL)
     return;
@@ -1063,11 +1074,19 @@ static void post_scan(cg_conn_t *c) {
                              strlen(jcode->valuestring), (uint64_t)time(NULL), rt->cfg->token_skew,
                              rt->cfg->token_max_ttl, &cl, &why);
   /* (Not again when the scan runs again after asking upstream.) */
+  int seen = 0;
   if (err == 0 && s->single_use && c->up_result == NULL &&
-      single_use_seen(w->srv, c->req.venue_id, cl.nonce,
-                      (uint64_t)cl.issued_at + cl.lifetime + rt->cfg->token_skew)) {
+      (seen = single_use_seen(w->srv, c->req.venue_id, cl.nonce,
+                              (uint64_t)cl.issued_at + cl.lifetime + rt->cfg->token_skew)) > 0) {
     err = CG_EEXPIRED;
     cg_why_set(&why, err, "this code has been used at this venue already");
+  }
+  if (seen < 0) {
+    audit(c, CG_AUDIT_SCAN, 503, jpurpose->valuestring, jmatter ? jmatter->valuestring : NULL, 0,
+          NULL, NULL, NULL, 0);
+    cg_json_delete(req);
+    cg_conn_error(c, CG_EUNAVAIL, "too many single-use codes are live at once; try again");
+    return;
   }
   if (err != 0) {
     int code = err == CG_ECODE || err == CG_ETOKEN || err == CG_EEXPIRED ? err : CG_ETOKEN;
@@ -1171,8 +1190,6 @@ static void post_scan(cg_conn_t *c) {
       continue;
     found++;
     in_scope++;
-    if (name[0] == '\0')
-      holder_name(rec, name, sizeof name);
     int stale = rec->seal_state == CG_SEAL_UNCHECKED || rec->trust_gen != rt->trust_gen;
     if (stale && w->srv->seals)
       cg_seals_check(w->srv->seals, rt->trust, il->id[i], il->len[i], rec, NULL, NULL, NULL);
@@ -1190,6 +1207,10 @@ static void post_scan(cg_conn_t *c) {
     }
     b->len--; /* the object's closing brace */
     cg_buf_puts(b, valid ? ",\"valid\":true}" : ",\"valid\":false}");
+    shown++;
+    /* The name from a certificate shown, not from one whose seal failed. */
+    if (name[0] == '\0')
+      holder_name(rec, name, sizeof name);
     if (nids < CG_AUDIT_IDS_MAX) {
       memcpy(idbuf[nids], il->id[i], il->len[i]); /* len <= CG_IDENT_MAX: collect_id */
       idbuf[nids][il->len[i]] = '\0';
@@ -1207,13 +1228,16 @@ static void post_scan(cg_conn_t *c) {
   cg_store_reader_end(w->reader);
   free(il);
   free(urec);
-  if (found == 0 || in_scope == 0) {
-    int code = found == 0 ? CG_ENOTFOUND : CG_EFORBIDDEN;
+  if (found == 0 || in_scope == 0 || shown == 0) {
+    /* (In scope but none shown: every seal failed, or no view could be made.) */
+    int code = found == 0 || in_scope > 0 ? CG_ENOTFOUND : CG_EFORBIDDEN;
     audit(c, CG_AUDIT_SCAN, cg_err_status(code), jpurpose->valuestring,
           jmatter ? jmatter->valuestring : NULL, cl.holder_type, cl.holder_code, scan_id, NULL, 0);
     cg_json_delete(req);
-    cg_conn_error(c, code, found == 0 ? "the holder has no certificates here"
-                                      : "the venue's scope covers none of the holder's certificates");
+    cg_conn_error(c, code,
+                  found == 0     ? "the holder has no certificates here"
+                  : in_scope > 0 ? "none of the holder's certificates here has a valid seal"
+                                 : "the venue's scope covers none of the holder's certificates");
     return;
   }
   cg_buf_puts(b, "]}");

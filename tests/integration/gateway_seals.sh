@@ -167,6 +167,18 @@ done
 grep -q '"code":"not_found"' "$T/body" || fail "404 body: $(cat "$T/body")"
 [[ $(get "$DEPT" "$OTHER") == 200 ]] || fail "another signer's certificate: $(cat "$T/body")"
 grep -q '"status":"verified"' "$T/body" || fail "another signer's certificate is not verified"
+# A scan whose one certificate in reach (a code for its type alone) has
+# that failing seal: 404, not 200 with no certificates and the holder's name
+# read from the unverified body.
+HC=$(grep -o '"certificateHolderCode":"[^"]*"' "$T/cert.json" | cut -d'"' -f4)
+HT=$(grep -o '"certificateHolderTypeCode":"[^"]*"' "$T/cert.json" | cut -d'"' -f4)
+QR=$("$BIN/certctl" mint -c "$CONF" --holder "$HC" --holder-type "$HT" --types "$(cut -d. -f6 <<<"$CERT")" \
+  2>"$T/err") || { cat "$T/err"; fail "certctl mint for $HC"; }
+st=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $DEPT" \
+  -H 'Content-Type: application/json' --data-binary "{\"code\":\"$QR\",\"purpose\":\"it seal failed\"}" \
+  "$URL/v1/scan") || true
+[[ $st == 404 ]] || fail "a scan whose one certificate has a failing seal: $st $(cat "$T/body")"
+grep -q '"code":"not_found"' "$T/body" || fail "scan 404 body: $(cat "$T/body")"
 kill -0 "$GW" 2>/dev/null || fail "certgw died"
 ok "SIGHUP: generation $(printf '%08x' "$gen0") -> $(printf '%08x' "$(metric certgw_trust_generation)"); the revoked signer's certificate 404, another's 200 verified"
 
