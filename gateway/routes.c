@@ -1064,6 +1064,8 @@ static void post_scan(cg_conn_t *c) {
     return;
   }
   if (rt->keyring == NULL) {
+    audit(c, CG_AUDIT_SCAN, 503, jpurpose->valuestring, jmatter ? jmatter->valuestring : NULL, 0,
+          NULL, NULL, NULL, 0);
     cg_json_delete(req);
     cg_conn_error(c, CG_EUNAVAIL, "no QR key ring is configured");
     return;
