@@ -1044,8 +1044,20 @@ void cg_upstream_worker_stop(cg_upstream_t *up, cg_worker_t *w) {
     return;
   /* Requests on other workers may wait for this worker's fetches: they are
    * answered now, not left to the drain deadline. */
-  while (up->owned[w->id] != NULL)
-    fetch_finish(up->owned[w->id], CG_EUPSTREAM, NULL);
+  while (up->owned[w->id] != NULL) {
+    struct fetch *f = up->owned[w->id];
+    if (f->call != NULL && f->tier >= 0 && f->tier < up->ntiers) {
+      /* A call cut short by the stop may have been a half-open breaker's
+       * trial, which would otherwise stay taken: workers still draining
+       * could never try the tier again. */
+      struct tier *t = &up->tiers[f->tier];
+      pthread_mutex_lock(&up->mu);
+      if (t->state == BREAKER_HALF_OPEN)
+        t->trial = 0;
+      pthread_mutex_unlock(&up->mu);
+    }
+    fetch_finish(f, CG_EUPSTREAM, NULL);
+  }
   if (w == up->feeder)
     for (int i = 0; i < up->ntiers; i++)
       if (up->tiers[i].feed_timer_on && !uv_is_closing((uv_handle_t *)&up->tiers[i].feed_timer))
