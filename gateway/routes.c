@@ -696,12 +696,27 @@ static uint32_t today(void) {
   return day;
 }
 
+/* Whether the store holds the certificate marked revoked by its issuer
+ * after sealing (the change feed said so): 1, 0, or a negative CG_E… when
+ * the store cannot say. */
+static int revoked_later(cg_conn_t *c, const char *id) {
+  cg_worker_t *w = c->w;
+  cg_record_t rec;
+  int err;
+  if ((err = cg_store_reader_begin(w->reader)) != 0)
+    return err;
+  err = cg_store_cert_get(w->reader, id, strlen(id), &rec);
+  int revoked = err == 0 && (rec.flags & CG_RECORD_REVOKED_LATER) != 0;
+  cg_store_reader_end(w->reader);
+  return err != 0 && err != CG_ENOTFOUND ? err : revoked;
+}
+
 static void answer_verify(cg_conn_t *c, int reason, const cg_cert_meta_t *meta) {
   const char *why = cg_seal_reason_name(reason);
   uint32_t d = today();
   int valid = reason == CG_SEAL_OK;
   char body[160];
-  int n;
+  int n, r;
 
   /* A genuine seal on a certificate that is revoked or out of date is
    * still not a valid certificate. */
@@ -711,6 +726,15 @@ static void answer_verify(cg_conn_t *c, int reason, const cg_cert_meta_t *meta) 
     valid = 0, why = "not_yet_effective";
   else if (valid && meta->expiring != 0 && meta->expiring < d)
     valid = 0, why = "expired";
+  /* A copy kept from before its revocation still reads valid, sealed and
+   * all: the store knows better (as a fetch of it answers 410). */
+  if (valid && (r = revoked_later(c, meta->identifier)) != 0) {
+    if (r < 0) {
+      cg_conn_error(c, r, NULL);
+      return;
+    }
+    valid = 0, why = cg_cert_status_name(CG_CERT_REVOKED);
+  }
   n = snprintf(body, sizeof body, "{\"valid\":%s,\"reason\":\"%s\"}", valid ? "true" : "false",
                why);
   cg_conn_respond(c, 200, "application/json", NULL, body, (size_t)n);

@@ -552,7 +552,13 @@ stop_gw
 start_gw "$BASE"
 s=$(fetch rv3 "$R9")
 [[ $s == 410 ]] && code_is rv3 certificate_revoked || fail "revoked, after a restart: want 410, got $(what rv3)"
-ok "9. /_sim/revoke on the city: 410 certificate_revoked after $el ms; still 410 after an update on the feed and after certgw restarts (SIGTERM, exit 0)"
+# A copy kept from before the revocation, sealed and reading "valid", is
+# not a valid certificate to POST /v1/verify either.
+s=$(curl -s --noproxy '*' -m 10 -o "$T/rv4.b" -w '%{http_code}' -H "Authorization: Bearer $KEY" \
+  -H 'Content-Type: application/json' --data-binary @"$T/rv.b" "http://127.0.0.1:$P/v1/verify") || true
+[[ $s == 200 ]] && grep -q '^{"valid":false,"reason":"revoked"}$' "$T/rv4.b" ||
+  fail "POST /v1/verify of the copy fetched before the revocation: want valid false, revoked; got $s $(cat "$T/rv4.b")"
+ok "9. /_sim/revoke on the city: 410 certificate_revoked after $el ms; still 410 after an update on the feed and after certgw restarts (SIGTERM, exit 0); /v1/verify of the earlier copy: revoked"
 
 # Revoked before certgw ever had it: the platform's answer carries
 # "revoked": true.
