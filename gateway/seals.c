@@ -566,8 +566,10 @@ static int scan_one(void *arg, cg_slice_t key, cg_slice_t val) {
 }
 
 /* One pass over the store under the trust store now in force: stale records
- * are read a batch at a time (no snapshot held while jobs wait) and queued,
- * waiting for room so that requests keep priority in a short queue. */
+ * are read a batch at a time and queued, the scanner waiting while the
+ * queue is half full so that requests always find room in it. (It still
+ * holds the batch's snapshot while it waits, and requests' checks queue
+ * behind its jobs: known gaps, docs/seal.md.) */
 static void scan_pass(cg_seals_t *s, cg_store_reader_t *rd) {
   cg_trust_t *trust;
   struct scan *x = calloc(1, sizeof *x);
