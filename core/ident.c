@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/record.h"
+
 static const char alnum36[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 static const char uscc_set[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 
@@ -239,18 +241,12 @@ static int decimal(const char *s, size_t len) {
   return v;
 }
 
-/* Today as YYYYMMDD in China Standard Time (UTC+8, no daylight saving): a
- * child born this morning in Beijing is still "yesterday" in UTC. Returns 0
- * if the clock cannot be read. */
+/* Today as YYYYMMDD in China Standard Time (cg_record_today): a child born
+ * this morning in Beijing is still "yesterday" in UTC. 0 if the clock
+ * cannot be read. */
 static long today_cst(void) {
   time_t now = time(NULL);
-  struct tm tm;
-  if (now == (time_t)-1)
-    return 0;
-  now += 8 * 3600;
-  if (gmtime_r(&now, &tm) == NULL)
-    return 0;
-  return (tm.tm_year + 1900L) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+  return now == (time_t)-1 ? 0 : (long)cg_record_today(now);
 }
 
 int cg_ident_citizen_validate(const char *s, size_t len, cg_why_t *why) {
