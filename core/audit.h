@@ -4,9 +4,9 @@
  * why (purpose, service matter), which holder — as an HMAC under a key the
  * store keeps, so the holder can be looked up but is never stored in plain
  * text —, which certificates were returned, the result and the client's
- * address. Records live in CG_DB_AUDIT keyed by (milliseconds, sequence),
- * with indexes by holder and by venue; certgw's writer thread files them in
- * groups (docs/audit.md).
+ * address. Records live in CG_DB_AUDIT in blocks keyed by (milliseconds,
+ * sequence) of their first, with an index by holder; certgw's writer
+ * thread files them in groups (docs/audit.md).
  */
 #ifndef CG_AUDIT_H
 #define CG_AUDIT_H
@@ -81,6 +81,43 @@ int cg_audit_pack(const cg_audit_use_t *u, const uint8_t holder[CG_AUDIT_HOLDER_
 int cg_audit_decode(const char *p, size_t len, cg_audit_t *a);
 /* The record as a JSON object, for people and tools (certctl audit --json). */
 int cg_audit_json(const cg_audit_t *a, cg_buf_t *out);
+
+/* ---- blocks: the stored form since 2026-11-28 -------------------------------
+ *
+ * The log keeps many records in one value (a block): each distinct string
+ * and holder HMAC once, each record as indexes into them. Uses come in runs
+ * (one venue's scanner, one client address, one holder's certificates), so
+ * a block is a fraction of the records' size, and one put and one index
+ * entry per holder replace one of each per record (docs/audit.md). Older
+ * stores hold one record per value (cg_audit_encode); the readers take both. */
+#define CG_AUDIT_BLOCK_MAX 65536 /* bytes in a block, at most */
+
+typedef struct cg_audit_block cg_audit_block_t;
+cg_audit_block_t *cg_audit_block_new(void);
+void cg_audit_block_free(cg_audit_block_t *b);
+/* Empties b for the next block. */
+void cg_audit_block_reset(cg_audit_block_t *b);
+/* Whether b may lack room for one more record (finish it first). */
+int cg_audit_block_full(const cg_audit_block_t *b);
+size_t cg_audit_block_count(const cg_audit_block_t *b);
+/* Adds a record in the single-record encoding (cg_audit_pack). CG_ERECORD
+ * if it is not one, CG_ETOOBIG when full, CG_ENOMEM. */
+int cg_audit_block_add(cg_audit_block_t *b, const void *rec, size_t len);
+/* Appends the block's encoding to out. */
+int cg_audit_block_finish(const cg_audit_block_t *b, cg_buf_t *out);
+/* The block's distinct holders (records without one have none here): n of
+ * them, CG_AUDIT_HOLDER_LEN bytes each. */
+const uint8_t *cg_audit_block_holders(const cg_audit_block_t *b, size_t *n);
+
+/* Calls fn with every record of a stored value, a block or a single record,
+ * in order, once the whole value has been checked (CG_ERECORD: none is
+ * given). fn returns nonzero to stop, which is returned. */
+typedef int (*cg_audit_fn)(void *arg, const cg_audit_t *a);
+int cg_audit_each(const char *val, size_t len, cg_audit_fn fn, void *arg);
+/* Calls fn with each distinct holder HMAC of a stored value (none for a
+ * record without one), after the same check. */
+typedef int (*cg_audit_holder_fn)(void *arg, const uint8_t holder[CG_AUDIT_HOLDER_LEN]);
+int cg_audit_each_holder(const char *val, size_t len, cg_audit_holder_fn fn, void *arg);
 
 /* The database key of a record: time and a sequence number. */
 void cg_audit_key(uint64_t time_ms, uint64_t seq, uint8_t out[CG_AUDIT_KEY_LEN]);

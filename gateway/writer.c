@@ -93,6 +93,9 @@ struct cg_writer {
   uint8_t audit_key[32];
   uint8_t recovered_to[CG_AUDIT_KEY_LEN]; /* recovery: the last log key walked */
   cg_audit_hmac_t *hmac;
+  cg_audit_block_t *block; /* the records of the group's block being built */
+  uint64_t block_ms;       /* its key's time: its first record's */
+  cg_buf_t block_buf;      /* its encoding, for the put */
   pthread_t thread;
   pthread_mutex_t mu;
   pthread_cond_t cv;
@@ -559,19 +562,26 @@ static int collect_mark(void *arg, cg_slice_t key, cg_slice_t val) {
   return 0;
 }
 
+static int recover_holder(void *arg, const uint8_t *holder) {
+  cg_writer_t *w = arg;
+  if (w->npend == PEND_MAX)
+    return 1;
+  memcpy(w->pend[w->npend].holder, holder, CG_AUDIT_HOLDER_LEN);
+  memcpy(w->pend[w->npend].key, w->recovered_to, CG_AUDIT_KEY_LEN);
+  w->npend++;
+  return 0;
+}
+
 static int recover_one(void *arg, cg_slice_t key, cg_slice_t val) {
   cg_writer_t *w = arg;
-  static const uint8_t none[CG_AUDIT_HOLDER_LEN];
-  if (key.len == CG_AUDIT_KEY_LEN)
-    memcpy(w->recovered_to, key.base, CG_AUDIT_KEY_LEN);
-  if (key.len == CG_AUDIT_KEY_LEN && val.len >= CG_AUDIT_HOLDER_AT + CG_AUDIT_HOLDER_LEN &&
-      memcmp(val.base + CG_AUDIT_HOLDER_AT, none, CG_AUDIT_HOLDER_LEN) != 0 &&
-      w->npend < PEND_MAX) {
-    memcpy(w->pend[w->npend].holder, val.base + CG_AUDIT_HOLDER_AT, CG_AUDIT_HOLDER_LEN);
-    memcpy(w->pend[w->npend].key, key.base, CG_AUDIT_KEY_LEN);
-    w->npend++;
-  }
-  return w->npend == PEND_MAX; /* the rest at the next start: the marks move up */
+  if (key.len != CG_AUDIT_KEY_LEN)
+    return 0;
+  /* A block's holders fit, or it is walked again from its key next time. */
+  if (w->npend + CG_AUDIT_BLOCK_MAX / CG_AUDIT_HOLDER_LEN > PEND_MAX)
+    return 1;
+  memcpy(w->recovered_to, key.base, CG_AUDIT_KEY_LEN);
+  cg_audit_each_holder(val.base, val.len, recover_holder, w); /* (a corrupt one: none) */
+  return 0;
 }
 
 /* At start: index the log from every mark left (by a writer that stopped
@@ -625,11 +635,38 @@ static void recover_index(cg_writer_t *w) {
   w->npend = 0;
 }
 
-/* One ring entry into the store: the holder's HMAC put in, the record
- * appended to the log, the holder index told. */
-static int file_audit(cg_writer_t *w, cg_store_writer_t *tx, uint8_t *p, uint32_t len) {
-  static const uint8_t none[CG_AUDIT_HOLDER_LEN];
+/* The block being built into the log, under the key of its first record,
+ * and each of its holders into the pending index entries (pend_add). */
+static int flush_block(cg_writer_t *w, cg_store_writer_t *tx) {
   uint8_t key[CG_AUDIT_KEY_LEN];
+  const uint8_t *holders;
+  size_t nholders;
+  int err;
+
+  if (cg_audit_block_count(w->block) == 0)
+    return 0;
+  cg_buf_reset(&w->block_buf);
+  if ((err = cg_audit_block_finish(w->block, &w->block_buf)) != 0)
+    return err;
+  for (int tries = 0;; tries++) {
+    cg_audit_key(w->block_ms, ++w->seq, key);
+    err = cg_store_put_last(tx, CG_DB_AUDIT, key, sizeof key, w->block_buf.base, w->block_buf.len);
+    if (err != CG_EEXIST || tries == 3)
+      break; /* (taken: by another certgw on this store; the next sequence will do) */
+  }
+  /* Holders are looked up among millions of records: indexed, one entry
+   * for each in the block, in batches (pend_add). A venue's records are for
+   * supervision, read by walking the log in time order, which spares an
+   * index write per block and venue. */
+  holders = cg_audit_block_holders(w->block, &nholders);
+  for (size_t i = 0; i < nholders && !err; i++)
+    err = pend_add(w, tx, holders + i * CG_AUDIT_HOLDER_LEN, key);
+  cg_audit_block_reset(w->block);
+  return err;
+}
+
+/* One ring entry into the group's block: the holder's HMAC put in. */
+static int file_audit(cg_writer_t *w, cg_store_writer_t *tx, uint8_t *p, uint32_t len) {
   uint64_t ms = 0;
   uint8_t *rec, *holder;
   size_t code_len;
@@ -662,24 +699,23 @@ static int file_audit(cg_writer_t *w, cg_store_writer_t *tx, uint8_t *p, uint32_
    * searched (and its pages split in the middle): the rings are merged by
    * time (file_rings), but a record packed late, or a clock stepped back,
    * would still come before the last. Such a record keeps its own time,
-   * under a key a few milliseconds later. */
+   * in a block under a key a few milliseconds later. */
   if (ms < w->key_ms)
     ms = w->key_ms;
   w->key_ms = ms;
-  for (int tries = 0;; tries++) {
-    cg_audit_key(ms, ++w->seq, key);
-    err = cg_store_put_last(tx, CG_DB_AUDIT, key, sizeof key, rec, len - 2 - code_len);
-    if (err != CG_EEXIST || tries == 3)
-      break; /* (taken: by another certgw on this store; the next sequence will do) */
-  }
-  if (err != 0)
+  if (cg_audit_block_full(w->block) && (err = flush_block(w, tx)) != 0)
     return err;
-  /* Holders are looked up among millions of records: indexed, in batches
-   * (pend_add). A venue's records are for supervision, read by walking
-   * the log in time order, which spares one index write per use. */
-  if (memcmp(holder, none, CG_AUDIT_HOLDER_LEN) == 0)
+  if (cg_audit_block_count(w->block) == 0)
+    w->block_ms = ms;
+  err = cg_audit_block_add(w->block, rec, len - 2 - code_len);
+  if (err == CG_ERECORD) {
+    /* Cannot happen (the worker packed it, within the bounds of a record):
+     * said, rather than put where it would spoil its block. */
+    fprintf(stderr, "certgw: writer: a malformed audit record was not filed\n");
+    atomic_fetch_add(&w->stats.failures, 1);
     return 0;
-  return pend_add(w, tx, holder, key);
+  }
+  return err;
 }
 
 /* Ring r's entry at *pos (before head), past the end's padding and wrap
@@ -732,7 +768,7 @@ static int file_rings(cg_writer_t *w, cg_store_writer_t *tx, const uint64_t *hea
       if (next[i] != NULL && (k < 0 || when[i] < when[k]))
         k = i;
     if (k < 0)
-      return 0;
+      return flush_block(w, tx);
     if ((err = file_audit(w, tx, next[k], len[k])) != 0)
       return err;
     (*n)++;
@@ -821,6 +857,7 @@ static void file_group(cg_writer_t *w, struct item *batch, int stopping) {
     if (err == 0)
       err = update_mark(w, tx, &marked);
   }
+  cg_audit_block_reset(w->block); /* (a failed group leaves records in it) */
   if (err != 0)
     cg_store_write_abort(tx);
   else if ((err = cg_store_write_commit(tx)) == 0) { /* (a failed commit frees tx itself) */
@@ -919,6 +956,8 @@ static void writer_free(cg_writer_t *w) {
     revoked_drop(w, r);
   }
   cg_audit_hmac_free(w->hmac);
+  cg_audit_block_free(w->block);
+  cg_buf_free(&w->block_buf);
   for (int i = 0; i < w->nrings; i++) {
     free(w->rings[i].buf);
     cg_buf_free(&w->rings[i].pack);
@@ -939,6 +978,12 @@ int cg_writer_start(cg_writer_t **out, cg_store_t *store, const uint8_t audit_ke
     return CG_ENOMEM;
   }
   w->nrings = rings;
+  if ((w->block = cg_audit_block_new()) == NULL) {
+    free(w->rings);
+    free(w);
+    return CG_ENOMEM;
+  }
+  cg_buf_init(&w->block_buf, CG_AUDIT_BLOCK_MAX);
   w->memo = calloc(MEMO_SLOTS, sizeof *w->memo); /* without it, every record gets its HMAC */
   /* Without these, entries are filed at once. */
   w->pend = malloc(PEND_MAX * sizeof *w->pend);

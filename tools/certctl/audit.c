@@ -21,44 +21,59 @@ struct show {
   size_t nseen, capseen;
 };
 
-static int show_one(void *arg, cg_slice_t key, cg_slice_t val);
+static int show_one(void *arg, const cg_audit_t *a);
 
 /* A record of the log, shown if it is the venue's. */
-static int show_venue(void *arg, cg_slice_t key, cg_slice_t val) {
+static int venue_one(void *arg, const cg_audit_t *a) {
   struct show *x = arg;
-  cg_audit_t a;
-  if (cg_audit_decode(val.base, val.len, &a) != 0 || strcmp(a.venue, x->venue) != 0)
-    return 0;
-  return show_one(arg, val, key); /* show_one looks the record up by its key */
+  return strcmp(a->venue, x->venue) == 0 ? show_one(arg, a) : 0;
 }
 
-/* An index entry: remembered, then shown. */
+static int show_venue(void *arg, cg_slice_t key, cg_slice_t val) {
+  (void)key;
+  cg_audit_each(val.base, val.len, venue_one, arg); /* (a corrupt value: nothing shown) */
+  return 0;
+}
+
+/* A record of a value found for the holder: shown if it is the holder's
+ * (a block holds others' too). */
+static int holder_one(void *arg, const cg_audit_t *a) {
+  struct show *x = arg;
+  return memcmp(a->holder, x->hk, CG_AUDIT_HOLDER_LEN) == 0 ? show_one(arg, a) : 0;
+}
+
+/* An index entry, the key of a value of the log: remembered, then its
+ * records shown. */
 static int show_indexed(void *arg, cg_slice_t key, cg_slice_t val) {
   struct show *x = arg;
-  if (val.len == CG_AUDIT_KEY_LEN) {
-    if (x->nseen == x->capseen) {
-      size_t cap = x->capseen ? 2 * x->capseen : 256;
-      void *p = realloc(x->seen, cap * sizeof *x->seen);
-      if (p == NULL)
-        return CG_ENOMEM;
-      x->seen = p, x->capseen = cap;
-    }
-    memcpy(x->seen[x->nseen++], val.base, CG_AUDIT_KEY_LEN);
+  cg_slice_t rec;
+  (void)key;
+  if (val.len != CG_AUDIT_KEY_LEN)
+    return 0;
+  if (x->nseen == x->capseen) {
+    size_t cap = x->capseen ? 2 * x->capseen : 256;
+    void *p = realloc(x->seen, cap * sizeof *x->seen);
+    if (p == NULL)
+      return CG_ENOMEM;
+    x->seen = p, x->capseen = cap;
   }
-  return show_one(arg, key, val);
+  memcpy(x->seen[x->nseen++], val.base, CG_AUDIT_KEY_LEN);
+  if (cg_store_get(x->r, CG_DB_AUDIT, val.base, val.len, &rec) == 0)
+    cg_audit_each(rec.base, rec.len, holder_one, x);
+  return 0;
 }
 
-/* A record of the log's tail: shown if it is the holder's and the index
- * did not list it. */
+/* A value of the log's tail: its records shown if they are the holder's and
+ * the index did not list it. */
 static int show_tail(void *arg, cg_slice_t key, cg_slice_t val) {
   struct show *x = arg;
-  if (key.len != CG_AUDIT_KEY_LEN || val.len < CG_AUDIT_HOLDER_AT + CG_AUDIT_HOLDER_LEN ||
-      memcmp(val.base + CG_AUDIT_HOLDER_AT, x->hk, CG_AUDIT_HOLDER_LEN) != 0)
+  if (key.len != CG_AUDIT_KEY_LEN)
     return 0;
   for (size_t i = 0; i < x->nseen; i++)
     if (memcmp(x->seen[i], key.base, CG_AUDIT_KEY_LEN) == 0)
       return 0;
-  return show_one(arg, val, key); /* show_one looks the record up by its key */
+  cg_audit_each(val.base, val.len, holder_one, x);
+  return 0;
 }
 
 /* The oldest record a running (or stopped) certgw has not indexed yet: the
@@ -80,37 +95,31 @@ static int oldest_mark(void *arg, cg_slice_t key, cg_slice_t val) {
   return 0;
 }
 
-static int show_one(void *arg, cg_slice_t key, cg_slice_t val) {
+static int show_one(void *arg, const cg_audit_t *a) {
   struct show *x = arg;
-  cg_slice_t rec;
-  cg_audit_t a;
   char when[32];
   time_t t;
   struct tm tm;
-  (void)key;
 
-  if (cg_store_get(x->r, CG_DB_AUDIT, val.base, val.len, &rec) != 0 ||
-      cg_audit_decode(rec.base, rec.len, &a) != 0)
-    return 0;
   x->n++;
   if (x->json) {
     cg_buf_t j;
     cg_buf_init(&j, 1 << 16);
-    if (cg_audit_json(&a, &j) == 0)
+    if (cg_audit_json(a, &j) == 0)
       printf("%.*s\n", (int)j.len, j.base);
     cg_buf_free(&j);
     return 0;
   }
-  t = (time_t)(a.time_ms / 1000);
+  t = (time_t)(a->time_ms / 1000);
   gmtime_r(&t, &tm);
   strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-  printf("%s.%03uZ  venue=%s  %s  status=%d  purpose=\"%s\"", when, (unsigned)(a.time_ms % 1000),
-         a.venue, cg_audit_kind_name(a.kind), a.status, a.purpose);
-  if (a.matter[0])
-    printf("  matter=%s", a.matter);
-  printf("  client=%s", a.client);
-  for (int i = 0; i < a.nids; i++)
-    printf("%s%s", i ? "," : "  certificates=", a.ids[i]);
+  printf("%s.%03uZ  venue=%s  %s  status=%d  purpose=\"%s\"", when, (unsigned)(a->time_ms % 1000),
+         a->venue, cg_audit_kind_name(a->kind), a->status, a->purpose);
+  if (a->matter[0])
+    printf("  matter=%s", a->matter);
+  printf("  client=%s", a->client);
+  for (int i = 0; i < a->nids; i++)
+    printf("%s%s", i ? "," : "  certificates=", a->ids[i]);
   printf("\n");
   return 0;
 }
