@@ -160,19 +160,46 @@ static uint32_t ymd(const mbedtls_x509_time *t) {
   return (uint32_t)(t->year * 10000 + t->mon * 100 + t->day);
 }
 
+/* The dates every certificate of a chain was valid on: yyyymmdd, from and
+ * to, narrowed by each certificate mbedTLS walks (chain_dates). */
+struct window {
+  uint32_t from, to;
+};
+
+/* mbedTLS checks each certificate's validity against the clock; a seal is
+ * judged on its issue date instead (DESIGN.md: "valid at the issue date"),
+ * so the certificates' date flags are set aside here and their validity
+ * narrows the window the issue date must fall in: an anchor or CA that has
+ * expired since still vouches for what was sealed while it was valid, and
+ * nothing sealed outside it. The CRLs' date flags stay: revocation data
+ * past its nextUpdate cannot say that a signer is not revoked now. */
+static int chain_dates(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *flags) {
+  struct window *w = arg;
+  uint32_t from = ymd(&crt->valid_from), to = ymd(&crt->valid_to);
+  (void)depth;
+  *flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE);
+  if (from > w->from)
+    w->from = from;
+  if (to < w->to)
+    w->to = to;
+  return 0;
+}
+
 /* The signer's chain, revocation and key usage: the same for every seal it
- * made under this trust store, so checked once. mbedTLS checks validity
- * against the clock; certgw asks about the issue date instead, so the
- * EXPIRED and FUTURE flags are left to the date check of each seal. */
-static int judge(const cg_trust_t *t, const mbedtls_x509_crt *crt) {
+ * made under this trust store, so checked once; *w gets the window its
+ * seals' issue dates must fall in. */
+static int judge(const cg_trust_t *t, const mbedtls_x509_crt *crt, struct window *w) {
   uint32_t flags = 0;
+  *w = (struct window){ymd(&crt->valid_from), ymd(&crt->valid_to)};
   mbedtls_x509_crt_verify_with_profile((mbedtls_x509_crt *)crt, cg__trust_anchors(t),
                                        cg__trust_crls(t), &mbedtls_x509_crt_profile_default, NULL,
-                                       &flags, NULL, NULL);
-  flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE |
-                       MBEDTLS_X509_BADCRL_EXPIRED | MBEDTLS_X509_BADCRL_FUTURE);
+                                       &flags, chain_dates, w);
   if (flags & MBEDTLS_X509_BADCERT_REVOKED)
-    return CG_SEAL_SIGNER_REVOKED;
+    return CG_SEAL_SIGNER_REVOKED; /* (even on a stale CRL: it was revoked) */
+  /* A CRL past its nextUpdate, or not yet in force: fail closed, with a
+   * reason of its own — the trust store is at fault, not the seal. */
+  if (flags & (MBEDTLS_X509_BADCRL_EXPIRED | MBEDTLS_X509_BADCRL_FUTURE))
+    return CG_SEAL_TRUST_STALE;
   if (flags != 0)
     return CG_SEAL_UNTRUSTED_CHAIN;
   /* mbedTLS passes a certificate without the extension; a seal key must say
@@ -193,9 +220,10 @@ static struct known *know(cg_seal_verifier_t *v, const uint8_t fpr[CG_SEAL_FPR_L
     return NULL;
   memcpy(k->fpr, fpr, CG_SEAL_FPR_LEN);
   k->crt = crt;
-  k->from = ymd(&crt->valid_from);
-  k->to = ymd(&crt->valid_to);
-  k->chain = cg__trust_revoked(v->trust, fpr) ? CG_SEAL_SIGNER_REVOKED : judge(v->trust, crt);
+  struct window w = {ymd(&crt->valid_from), ymd(&crt->valid_to)};
+  k->chain = cg__trust_revoked(v->trust, fpr) ? CG_SEAL_SIGNER_REVOKED : judge(v->trust, crt, &w);
+  k->from = w.from;
+  k->to = w.to;
   if (mbedtls_pk_get_type(&crt->pk) == MBEDTLS_PK_ECKEY &&
       mbedtls_pk_ec(crt->pk)->grp.id == MBEDTLS_ECP_DP_SECP256R1) {
     mbedtls_ecdsa_init(&k->ctx);

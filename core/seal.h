@@ -63,7 +63,8 @@ int cg_seal_sign(struct cg_signer *signer, const void *body, size_t len, cg_seal
   XX(SIGNER_REVOKED, "signer_revoked")                                                             \
   XX(SIGNER_KEY_USAGE, "signer_key_usage")                                                         \
   XX(UNSUPPORTED_ALG, "unsupported_alg")                                                           \
-  XX(MALFORMED_SEAL, "malformed_seal")
+  XX(MALFORMED_SEAL, "malformed_seal")                                                             \
+  XX(TRUST_STALE, "trust_stale")
 
 enum cg_seal_reason {
 #define CG__R(n, s) CG_SEAL_##n,

@@ -36,6 +36,8 @@ struct cg_trust {
   struct signer *signers;
   int nanchors, nsigners, ncrls;
   uint32_t gen;
+  time_t fresh_until; /* the earliest nextUpdate of the CRLs (0: none has one) */
+  int stale;          /* a CRL was past it, or not yet in force, at load */
 };
 
 /* File names of dir with one of the suffixes, sorted (the generation digest
@@ -257,6 +259,35 @@ static int load_store_signer(void *arg, cg_slice_t key, cg_slice_t val) {
   return 0;
 }
 
+static time_t unix_time(const mbedtls_x509_time *x) {
+  struct tm tm = {.tm_year = x->year - 1900,
+                  .tm_mon = x->mon - 1,
+                  .tm_mday = x->day,
+                  .tm_hour = x->hour,
+                  .tm_min = x->min,
+                  .tm_sec = x->sec};
+  return timegm(&tm);
+}
+
+/* When the first CRL's nextUpdate passes, and whether one has already (or
+ * is not yet in force). A CRL without nextUpdate sets no bound. */
+static void crl_dates(cg_trust_t *t) {
+  time_t now = time(NULL);
+  for (const mbedtls_x509_crl *c = t->ncrls ? &t->crls : NULL; c != NULL; c = c->next) {
+    if (c->version == 0)
+      continue;
+    if (mbedtls_x509_time_is_future(&c->this_update))
+      t->stale = 1;
+    if (c->next_update.year == 0)
+      continue;
+    time_t until = unix_time(&c->next_update);
+    if (t->fresh_until == 0 || until < t->fresh_until)
+      t->fresh_until = until;
+    if (until < now) /* (past by a second at least, as mbedTLS's checks count it) */
+      t->stale = 1;
+  }
+}
+
 int cg_trust_load(cg_trust_t **out, const char *dir, cg_store_t *store, cg_why_t *why) {
   cg_trust_t *t = calloc(1, sizeof *t);
   mbedtls_sha256_context h;
@@ -292,6 +323,13 @@ int cg_trust_load(cg_trust_t **out, const char *dir, cg_store_t *store, cg_why_t
       goto fail;
     }
   }
+  /* Staleness is part of the generation: when a CRL's nextUpdate passes,
+   * the same files loaded again make another generation, and every seal is
+   * judged again (failing closed, trust_stale) — not left verified on what
+   * the CRL said while it was in force. */
+  crl_dates(t);
+  if (t->stale)
+    mbedtls_sha256_update_ret(&h, (const unsigned char *)"stale", 5);
   mbedtls_sha256_finish_ret(&h, digest);
   mbedtls_sha256_free(&h);
   t->gen = (uint32_t)digest[0] << 24 | (uint32_t)digest[1] << 16 | (uint32_t)digest[2] << 8 |
@@ -332,6 +370,10 @@ void cg_trust_free(cg_trust_t *t) {
 }
 
 uint32_t cg_trust_generation(const cg_trust_t *t) { return t->gen; }
+
+time_t cg_trust_fresh_until(const cg_trust_t *t) { return t->fresh_until; }
+
+int cg_trust_stale(const cg_trust_t *t) { return t->stale; }
 
 void cg_trust_counts(const cg_trust_t *t, int *anchors, int *signers, int *crls) {
   *anchors = t->nanchors;

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "core/error.h"
 #include "core/seal.h"
@@ -33,6 +34,15 @@ cg_trust_t *cg_trust_ref(cg_trust_t *t);
 /* A digest of the anchors, CRLs and signer files: equal trust stores have
  * equal generations. Never 0 (0 means "never checked" in a record). */
 uint32_t cg_trust_generation(const cg_trust_t *t);
+
+/* When the earliest nextUpdate of the loaded CRLs passes (0: no CRL sets
+ * one). From then on the revocation data is stale: loaded again, the same
+ * files make another generation, whose verdicts fail closed (trust_stale)
+ * until fresh CRLs are put in crl/. */
+time_t cg_trust_fresh_until(const cg_trust_t *t);
+/* Whether a CRL was already past its nextUpdate (or not yet in force) when
+ * t was loaded. */
+int cg_trust_stale(const cg_trust_t *t);
 
 /* How many anchors, signer certificates and CRLs were loaded. */
 void cg_trust_counts(const cg_trust_t *t, int *anchors, int *signers, int *crls);

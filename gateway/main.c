@@ -174,18 +174,19 @@ static void on_term(uv_signal_t *s, int signum) {
   uv_timer_start(&drain_timer, on_drain_delay, rt->cfg->drain_delay_ms, 0);
 }
 
-static void on_hup(uv_signal_t *s, int signum) {
+/* Loads the configuration, venues and trust store again and puts them in
+ * force (SIGHUP, or a CRL going stale: cause says which, for the log). */
+static void reload(const char *cause) {
   cg_runtime_t *old = atomic_load(&srv.rt), *rt;
   cg_why_t why = {""};
-  (void)s, (void)signum;
 
   if (load_runtime(srv.config_path, srv.store, &rt, &why) != 0) {
-    say("SIGHUP: the new configuration is refused, the old one keeps serving: %s", why.text);
+    say("%s: the new configuration is refused, the old one keeps serving: %s", cause, why.text);
     return;
   }
   if (strcmp(rt->cfg->listen, old->cfg->listen) != 0 || rt->cfg->workers != old->cfg->workers ||
       strcmp(rt->cfg->store_path, old->cfg->store_path) != 0)
-    say("SIGHUP: listen, workers and store path take effect at the next start");
+    say("%s: listen, workers and store path take effect at the next start", cause);
   {
     /* Of [upstream], the platforms' credentials (and the stated purpose)
      * are taken now; tiers, addresses, timeouts and breakers at the next
@@ -193,12 +194,12 @@ static void on_hup(uv_signal_t *s, int signum) {
     cg_why_t uwhy = {""};
     int n = cg_upstream_reload(srv.upstream, rt->cfg, &uwhy);
     if (n < 0)
-      say("SIGHUP: %s: they take effect at the next start (the credentials and purpose too)",
+      say("%s: %s: they take effect at the next start (the credentials and purpose too)", cause,
           uwhy.text);
     else if (n > 0)
-      say("SIGHUP: new credentials or purpose for %d upstream platform%s", n, n == 1 ? "" : "s");
+      say("%s: new credentials or purpose for %d upstream platform%s", cause, n, n == 1 ? "" : "s");
     if (n >= 0 && uwhy.text[0] != '\0')
-      say("SIGHUP: %s", uwhy.text);
+      say("%s: %s", cause, uwhy.text);
   }
   rt->gen = old->gen + 1;
   rt->older = old;
@@ -207,9 +208,28 @@ static void on_hup(uv_signal_t *s, int signum) {
   wake_all();
   if (rt->trust_gen != old->trust_gen)
     cg_seals_rescan(srv.seals);
-  say("SIGHUP: configuration %u reloaded (%zu venues, trust generation %08x%s)",
+  say("%s: configuration %u reloaded (%zu venues, trust generation %08x%s%s)", cause,
       (unsigned)rt->gen, cg_venue_registry_count(rt->venues), rt->trust_gen,
-      rt->trust_gen == old->trust_gen ? ", unchanged" : "");
+      rt->trust_gen == old->trust_gen ? ", unchanged" : "",
+      cg_trust_stale(rt->trust) ? "; a CRL is past its nextUpdate: seals fail as trust_stale" : "");
+}
+
+static void on_hup(uv_signal_t *s, int signum) {
+  (void)s, (void)signum;
+  reload("SIGHUP");
+}
+
+/* When the first CRL's nextUpdate passes, the trust store is loaded again
+ * as on SIGHUP: the same files, now stale, make another generation, and
+ * every seal is judged again, failing closed (trust_stale) until fresh CRLs
+ * are put in place and certgw is told (SIGHUP). Tried once a deadline. */
+static void check_trust_fresh(const cg_runtime_t *rt) {
+  static time_t tried_for;
+  time_t until = cg_trust_fresh_until(rt->trust);
+  if (until == 0 || cg_trust_stale(rt->trust) || until == tried_for || time(NULL) <= until)
+    return; /* (past by a second, as the CRL checks count it: trust.c) */
+  tried_for = until;
+  reload("revocation data out of date");
 }
 
 /* Frees snapshots no worker can still be using, and ends the main loop
@@ -220,6 +240,11 @@ static void on_tick(uv_timer_t *t) {
   int done = 0;
   (void)t;
 
+  if (srv.state < CG_STATE_DRAINING) {
+    check_trust_fresh(rt);
+    rt = atomic_load(&srv.rt);
+    min_gen = rt->gen;
+  }
   for (int i = 0; i < srv.nworkers; i++) {
     uint64_t g = atomic_load(&srv.workers[i]->seen_gen);
     if (g < min_gen)

@@ -275,6 +275,16 @@ static int needs_refresh(const cg_upstream_t *up, const cg_record_t *rec) {
          (uint64_t)time(NULL) >= rec->fetched_at + refresh;
 }
 
+/* A seal judged on revocation data past its nextUpdate (or not yet in
+ * force): the gateway cannot vouch for it, which is no fault of the
+ * certificate's — answered 503, not 404, until fresh CRLs come (seal.c). */
+#define TRUST_STALE_MSG                                                                            \
+  "the trust store's revocation lists are out of date: no seal can be vouched for until they are " \
+  "renewed"
+static int trust_stale(const cg_record_t *rec) {
+  return rec->seal_state == CG_SEAL_INVALID && rec->seal_reason == CG_SEAL_TRUST_STALE;
+}
+
 static void get_certificate(cg_conn_t *c, const char *id, size_t len) {
   cg_worker_t *w = c->w;
   cg_runtime_t *rt = runtime(c);
@@ -389,7 +399,8 @@ static void get_certificate(cg_conn_t *c, const char *id, size_t len) {
     memcpy(idcopy, id, len); /* at most CG_IDENT_MAX: cg_ident_parse checked */
     idcopy[len] = '\0';
     one = idcopy;
-    int status = rec.flags & CG_RECORD_REVOKED_LATER                 ? 410
+    int status = rec.flags & CG_RECORD_REVOKED_LATER                    ? 410
+                 : trust_stale(&rec)                                    ? 503
                  : rec.seal_state == CG_SEAL_INVALID && !s->diagnostics ? 404
                                                                         : 200;
     /* (A body without a holder code is audited too, without a holder.) */
@@ -406,6 +417,11 @@ static void get_certificate(cg_conn_t *c, const char *id, size_t len) {
   if (rec.flags & CG_RECORD_REVOKED_LATER) {
     cg_store_reader_end(w->reader);
     cg_conn_error(c, CG_EREVOKED, NULL);
+    return;
+  }
+  if (trust_stale(&rec)) {
+    cg_store_reader_end(w->reader);
+    cg_conn_error(c, CG_EUNAVAIL, TRUST_STALE_MSG);
     return;
   }
   if (rec.seal_state == CG_SEAL_INVALID && !s->diagnostics) {
@@ -452,6 +468,7 @@ struct list_ctx {
   int holder_type;
   const char *type; /* filter, or NULL */
   int found, listed, err;
+  int trust_stale; /* left out: their seals were judged on stale revocation data */
   uint32_t trust_gen;
   cg_trust_t *trust;
 };
@@ -474,6 +491,7 @@ static int list_record(struct list_ctx *x, const char *ident, size_t ilen, cg_re
     if (w->srv->seals)
       cg_seals_check(w->srv->seals, x->trust, ident, ilen, &rec, NULL, NULL, NULL);
   } else if (rec.seal_state == CG_SEAL_INVALID && !x->scope->diagnostics) {
+    x->trust_stale += trust_stale(&rec);
     return 0;
   }
   /* Stored identifiers were checked when they came in: the type is read. */
@@ -617,6 +635,10 @@ static void get_holder(cg_conn_t *c, const char *code, size_t len, const char *q
   }
   if (x.found == 0) {
     cg_conn_error(c, CG_ENOTFOUND, "no certificates for this holder");
+    return;
+  }
+  if (x.listed == 0 && x.trust_stale > 0) {
+    cg_conn_error(c, CG_EUNAVAIL, TRUST_STALE_MSG);
     return;
   }
   if (cg_buf_puts(&w->scratch, "]}") != 0) {
@@ -1035,7 +1057,7 @@ static void post_scan(cg_conn_t *c) {
   char scan_id[33], name[256] = "";
   const char *ids[CG_AUDIT_IDS_MAX];
   char idbuf[CG_AUDIT_IDS_MAX][CG_IDENT_MAX + 1];
-  int nids = 0, found = 0, in_scope = 0, shown = 0, err;
+  int nids = 0, found = 0, in_scope = 0, shown = 0, stale_trust = 0, err;
 
   if ((s = venue_scope(c, rt)) == NULL)
     return;
@@ -1219,8 +1241,10 @@ static void post_scan(cg_conn_t *c) {
     int stale = rec->seal_state == CG_SEAL_UNCHECKED || rec->trust_gen != rt->trust_gen;
     if (stale && w->srv->seals)
       cg_seals_check(w->srv->seals, rt->trust, il->id[i], il->len[i], rec, NULL, NULL, NULL);
-    if (!stale && rec->seal_state == CG_SEAL_INVALID && !s->diagnostics)
+    if (!stale && rec->seal_state == CG_SEAL_INVALID && !s->diagnostics) {
+      stale_trust += trust_stale(rec);
       continue;
+    }
     /* Valid: in date, not revoked or suspended, and its seal verified. */
     int valid = !stale && rec->seal_state == CG_SEAL_VERIFIED && rec->status == CG_CERT_VALID &&
                 rec->effective <= d && (rec->expiring == 0 || rec->expiring >= d);
@@ -1256,14 +1280,18 @@ static void post_scan(cg_conn_t *c) {
   free(urec);
   if (found == 0 || in_scope == 0 || shown == 0) {
     /* (In scope but none shown: every seal failed, or no view could be made.) */
-    int code = found == 0 || in_scope > 0 ? CG_ENOTFOUND : CG_EFORBIDDEN;
+    int code = found == 0 || in_scope == 0 ? (found == 0 ? CG_ENOTFOUND : CG_EFORBIDDEN)
+               : stale_trust > 0           ? CG_EUNAVAIL
+                                           : CG_ENOTFOUND;
     audit(c, CG_AUDIT_SCAN, cg_err_status(code), jpurpose->valuestring,
           jmatter ? jmatter->valuestring : NULL, cl.holder_type, cl.holder_code, scan_id, NULL, 0);
     cg_json_delete(req);
     cg_conn_error(c, code,
-                  found == 0     ? "the holder has no certificates here"
-                  : in_scope > 0 ? "none of the holder's certificates here has a valid seal"
-                                 : "the venue's scope covers none of the holder's certificates");
+                  found == 0      ? "the holder has no certificates here"
+                  : in_scope == 0 ? "the venue's scope covers none of the holder's certificates"
+                  : code == CG_EUNAVAIL
+                      ? TRUST_STALE_MSG
+                      : "none of the holder's certificates here has a valid seal");
     return;
   }
   cg_buf_puts(b, "]}");

@@ -49,6 +49,17 @@ post() {
     -H 'Content-Type: application/json' --data-binary "@$2" "$URL/v1/verify" || true
 }
 # hup_wait METRIC OLD: SIGHUP certgw and wait (at most 5 s) until METRIC is not OLD.
+# await STATUS TRIES KEY ID: fetches ID as KEY every 50 ms, up to TRIES
+# times, until it answers STATUS; the last status in $st, its body in $T/body.
+await() {
+  for _ in $(seq "$2"); do
+    st=$(get "$3" "$4")
+    [[ $st == "$1" ]] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
 hup_wait() {
   kill -HUP "$GW"
   for _ in $(seq 100); do
@@ -157,13 +168,7 @@ grep -q "already" "$T/out" || fail "revoking again does not say so"
 ok "trust revoke lists the signer once (again: no change, exit 0); nothing changes before SIGHUP"
 
 hup_wait certgw_trust_generation "$gen0"
-st=
-for _ in $(seq 100); do
-  st=$(get "$DEPT" "$CERT")
-  [[ $st == 404 ]] && break
-  sleep 0.05
-done
-[[ $st == 404 ]] || fail "the revoked signer's certificate still answers $st: $(cat "$T/body")"
+await 404 100 "$DEPT" "$CERT" || fail "the revoked signer's certificate still answers $st: $(cat "$T/body")"
 grep -q '"code":"not_found"' "$T/body" || fail "404 body: $(cat "$T/body")"
 [[ $(get "$DEPT" "$OTHER") == 200 ]] || fail "another signer's certificate: $(cat "$T/body")"
 grep -q '"status":"verified"' "$T/body" || fail "another signer's certificate is not verified"
@@ -195,6 +200,58 @@ grep -q "^  $FPR  .*  revoked  " "$T/out" || { cat "$T/out"; fail "trust list do
 grep -q "^generation $(printf '%08x' "$(metric certgw_trust_generation)")$" "$T/out" ||
   fail "trust list's generation is not certgw's after the reload"
 ok "trust list marks the signer revoked"
+
+# ---- revocation data past its nextUpdate ----------------------------------------------------
+# A CRL of the demo CA (made with openssl: mbedTLS 2.28 cannot write one)
+# that is fresh for a few seconds: certificates stay verified; when its
+# nextUpdate passes, certgw loads the trust store again by itself (a new
+# generation) and fails closed — 503, and /v1/verify says trust_stale —
+# until a fresh CRL and a SIGHUP.
+command -v openssl >/dev/null || fail "openssl is not installed (tools/bootstrap installs it)"
+mkdir -p "$T/ca"
+: >"$T/ca/index.txt"
+echo 01 >"$T/ca/crlnumber"
+cat >"$T/ca/ca.cnf" <<CNF
+[ ca ]
+default_ca = cg
+[ cg ]
+database = $T/ca/index.txt
+crlnumber = $T/ca/crlnumber
+certificate = $T/d/trust/anchors/demo-seal-ca.pem
+private_key = $T/d/keys/demo-seal-ca.key.pem
+default_md = sha256
+default_crl_days = 1
+CNF
+crl() { # crl NEXT: a CRL listing nobody, in force from a minute ago until NEXT (date -d)
+  openssl ca -config "$T/ca/ca.cnf" -gencrl -crl_lastupdate "$(date -u -d '-1 minute' +%Y%m%d%H%M%SZ)" \
+    -crl_nextupdate "$(date -u -d "$1" +%Y%m%d%H%M%SZ)" -out "$T/d/trust/crl/demo.pem" \
+    >"$T/ca/log" 2>&1 || { cat "$T/ca/log"; fail "openssl ca -gencrl"; }
+}
+mkdir -p "$T/d/trust/crl"
+gen=$(metric certgw_trust_generation)
+crl '+6 seconds'
+hup_wait certgw_trust_generation "$gen"
+[[ $(get "$DEPT" "$OTHER") == 200 ]] || fail "with a fresh CRL: $(cat "$T/body")"
+grep -q '"status":"verified"' "$T/body" || fail "with a fresh CRL, not verified: $(cat "$T/body")"
+cp "$T/body" "$T/other.json"
+gen=$(metric certgw_trust_generation)
+# (the CRL's 6 s, and the reload after them)
+await 503 200 "$DEPT" "$OTHER" || fail "10 s on, past the CRL's nextUpdate, a fetch answers $st: $(cat "$T/body")"
+grep -q '"code":"unavailable"' "$T/body" || fail "stale CRL, 503 body: $(cat "$T/body")"
+grep -q 'revocation lists are out of date' "$T/body" || fail "stale CRL, 503 body: $(cat "$T/body")"
+[[ $(metric certgw_trust_generation) != "$gen" ]] || fail "the generation did not change with the stale CRL"
+grep -q "revocation data out of date: configuration .* reloaded" "$T/gw.err" ||
+  fail "certgw does not log the reload: $(tail -3 "$T/gw.err")"
+[[ $(post "$DEPT" "$T/other.json") == 200 ]] || fail "POST /v1/verify, stale CRL: $(cat "$T/body")"
+[[ $(cat "$T/body") == '{"valid":false,"reason":"trust_stale"}' ]] ||
+  fail "POST /v1/verify with a stale CRL: $(cat "$T/body")"
+ok "a CRL past its nextUpdate: certgw reloads the trust store by itself, fetches answer 503 and /v1/verify trust_stale"
+gen=$(metric certgw_trust_generation)
+crl '+1 day'
+hup_wait certgw_trust_generation "$gen"
+await 200 100 "$DEPT" "$OTHER" || fail "with a fresh CRL again: $st $(cat "$T/body")"
+grep -q '"status":"verified"' "$T/body" || fail "with a fresh CRL again, not verified: $(cat "$T/body")"
+ok "a fresh CRL and SIGHUP: verified again"
 
 # ---- certctl trust add -------------------------------------------------------------------
 

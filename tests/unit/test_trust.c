@@ -230,7 +230,8 @@ static void test_reason_names(void **state) {
   assert_string_equal(cg_seal_reason_name(CG_SEAL_SIGNER_KEY_USAGE), "signer_key_usage");
   assert_string_equal(cg_seal_reason_name(CG_SEAL_UNSUPPORTED_ALG), "unsupported_alg");
   assert_string_equal(cg_seal_reason_name(CG_SEAL_MALFORMED_SEAL), "malformed_seal");
-  assert_int_equal(CG_SEAL__REASONS, 9);
+  assert_string_equal(cg_seal_reason_name(CG_SEAL_TRUST_STALE), "trust_stale");
+  assert_int_equal(CG_SEAL__REASONS, 10);
   /* A record stores its reason in one byte; every value must name itself. */
   assert_string_equal(cg_seal_reason_name(CG_SEAL__REASONS), "unknown");
   assert_string_equal(cg_seal_reason_name(99), "unknown");
@@ -435,8 +436,8 @@ static void run(const char *cmd, const char *log) {
 /* Makes, in work/, a CRL of f->ca listing serial REVOKED_SERIAL (revoked on
  * 2021-01-01): work/crl.pem, and work/crl.der in DER. The index line is
  * written by hand so the revocation date lies in the past whatever the
- * clock says. */
-static void make_crl(const fixture_t *f, const char *work) {
+ * clock says. extra: more options of `openssl ca -gencrl` (its dates). */
+static void make_crl(const fixture_t *f, const char *work, const char *extra) {
   char *key = malloc(PEM_CAP), path[PATH_MAX], cmd[4 * PATH_MAX], log[PATH_MAX], line[256];
   char conf[4 * PATH_MAX];
 
@@ -458,9 +459,9 @@ static void make_crl(const fixture_t *f, const char *work) {
   put_text(work, ".", "ca.cnf", conf, strlen(conf));
   fmt(log, sizeof log, "%s/openssl.log", work);
   fmt(cmd, sizeof cmd,
-           "openssl ca -config '%s/ca.cnf' -gencrl -out '%s/crl.pem' >'%s' 2>&1 && "
-           "openssl crl -in '%s/crl.pem' -outform DER -out '%s/crl.der' >>'%s' 2>&1",
-           work, work, log, work, work, log);
+      "openssl ca -config '%s/ca.cnf' -gencrl %s -out '%s/crl.pem' >'%s' 2>&1 && "
+      "openssl crl -in '%s/crl.pem' -outform DER -out '%s/crl.der' >>'%s' 2>&1",
+      work, extra, work, log, work, work, log);
   run(cmd, log);
   fmt(path, sizeof path, "%s/crl.pem", work);
   assert_int_equal(access(path, R_OK), 0);
@@ -478,22 +479,38 @@ static char *slurp(const char *path, size_t *len) {
   return buf;
 }
 
-static void test_revoked_signer(void **state) {
-  fixture_t *f = *state;
-  char dir[PATH_MAX], work[PATH_MAX], path[PATH_MAX];
-  cg_trust_t *t;
-  cg_seal_t seal, good;
-  int na, ns, nc;
-  size_t len;
-  char *crl;
+static char *slurp(const char *path, size_t *len);
 
+/* Skips the test where no openssl can make its CRL. */
+static void skip_without_openssl(void) {
   if (!have_openssl()) {
     print_message("skipping: no `openssl` on PATH to make a CRL with "
                   "(mbedTLS 2.28 cannot write one)\n");
     skip();
   }
+}
+
+/* Copies work/crl.pem (make_crl) to dir/crl/ca.pem. */
+static void put_crl(const char *work, const char *dir) {
+  char path[PATH_MAX], *crl;
+  size_t len;
+
+  fmt(path, sizeof path, "%s/crl.pem", work);
+  crl = slurp(path, &len);
+  put_text(dir, "crl", "ca.pem", crl, len);
+  free(crl);
+}
+
+static void test_revoked_signer(void **state) {
+  fixture_t *f = *state;
+  char dir[PATH_MAX], work[PATH_MAX];
+  cg_trust_t *t;
+  cg_seal_t seal, good;
+  int na, ns, nc;
+
+  skip_without_openssl();
   new_dir(f, "crlwork", work);
-  make_crl(f, work);
+  make_crl(f, work, "");
   make_trust(f, "revoked", (cg_signer_t *const[]){f->ec, f->revoked, NULL}, dir);
   seal_body(f->revoked, body, strlen(body), &seal);
   seal_body(f->ec, body, strlen(body), &good);
@@ -505,10 +522,7 @@ static void test_revoked_signer(void **state) {
   check_verify(t, &seal, ISSUED, CG_SEAL_OK);
   cg_trust_free(t);
 
-  fmt(path, sizeof path, "%s/crl.pem", work);
-  crl = slurp(path, &len);
-  put_text(dir, "crl", "ca.pem", crl, len);
-  free(crl);
+  put_crl(work, dir);
   t = load_ok(dir);
   cg_trust_counts(t, &na, &ns, &nc);
   assert_int_equal(nc, 1);
@@ -518,6 +532,88 @@ static void test_revoked_signer(void **state) {
   /* The CRL names one serial: the CA's other agencies are untouched. */
   check_verify(t, &good, ISSUED, CG_SEAL_OK);
   cg_trust_free(t);
+}
+
+/* A CRL past its nextUpdate cannot say that a signer is not revoked: every
+ * seal under its CA fails closed, with a reason of its own; one not yet in
+ * force the same. A signer it lists is still revoked. A fresh CRL says
+ * when it stops being fresh. */
+static void test_stale_crl(void **state) {
+  static const struct {
+    const char *label, *dates;
+    time_t next;
+  } cases[] = {
+      {"stale", "-crl_lastupdate 20200101000000Z -crl_nextupdate 20200201000000Z", 1580515200},
+      {"future", "-crl_lastupdate 20990101000000Z -crl_nextupdate 20990201000000Z", 4073587200},
+  };
+  fixture_t *f = *state;
+  char dir[PATH_MAX], work[PATH_MAX];
+  cg_seal_t seal, good;
+  cg_trust_t *t;
+
+  skip_without_openssl();
+  seal_body(f->revoked, body, strlen(body), &seal);
+  seal_body(f->ec, body, strlen(body), &good);
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    new_dir(f, "crlwork", work);
+    make_crl(f, work, cases[i].dates);
+    make_trust(f, cases[i].label, (cg_signer_t *const[]){f->ec, f->revoked, NULL}, dir);
+    put_crl(work, dir);
+    t = load_ok(dir);
+    assert_true(cg_trust_stale(t));
+    assert_true(cg_trust_fresh_until(t) == cases[i].next);
+    check_verify(t, &good, ISSUED, CG_SEAL_TRUST_STALE);
+    check_verify(t, &seal, ISSUED, CG_SEAL_SIGNER_REVOKED);
+    cg_trust_free(t);
+  }
+  /* In force: not stale, fresh for the 30 days openssl gives it. */
+  new_dir(f, "crlwork", work);
+  make_crl(f, work, "");
+  make_trust(f, "fresh", (cg_signer_t *const[]){f->ec, NULL}, dir);
+  put_crl(work, dir);
+  t = load_ok(dir);
+  assert_false(cg_trust_stale(t));
+  assert_true(cg_trust_fresh_until(t) > time(NULL) + 29 * 86400);
+  assert_true(cg_trust_fresh_until(t) <= time(NULL) + 30 * 86400);
+  check_verify(t, &good, ISSUED, CG_SEAL_OK);
+  cg_trust_free(t);
+  /* Without a CRL nothing goes stale. */
+  make_trust(f, "nocrl", (cg_signer_t *const[]){f->ec, NULL}, dir);
+  t = load_ok(dir);
+  assert_false(cg_trust_stale(t));
+  assert_true(cg_trust_fresh_until(t) == 0);
+  cg_trust_free(t);
+}
+
+/* Every certificate of the chain must have been valid on the issue date:
+ * an anchor that has expired since still vouches for what was sealed while
+ * it was valid, and for nothing sealed after. */
+static void test_expired_anchor_window(void **state) {
+  fixture_t *f = *state;
+  cg_signer_t *ca = NULL, *agency = NULL;
+  char dir[PATH_MAX];
+  cg_seal_t seal;
+  cg_trust_t *t;
+
+  assert_int_equal(make(&ca, CG_SEAL_ES256, "CN=已过期的印章根证书,C=CN", 20, 1, NULL,
+                        utc(2015, 1, 1, 0, 0, 0), utc(2020, 12, 31, 23, 59, 59)),
+                   0);
+  assert_int_equal(make(&agency, CG_SEAL_ES256, "CN=老机构电子印章,C=CN", 21, 0, ca,
+                        utc(2016, 1, 1, 0, 0, 0), utc(2030, 12, 31, 23, 59, 59)),
+                   0);
+  new_dir(f, "oldca", dir);
+  put_cert(dir, "anchors", "ca.pem", ca);
+  put_cert(dir, "signers", "agency.pem", agency);
+  t = load_ok(dir);
+  seal_body(agency, body, strlen(body), &seal);
+  check_verify(t, &seal, 20180101, CG_SEAL_OK);
+  check_verify(t, &seal, 20201231, CG_SEAL_OK);
+  check_verify(t, &seal, 20210101, CG_SEAL_SIGNER_EXPIRED); /* the anchor had expired */
+  check_verify(t, &seal, ISSUED, CG_SEAL_SIGNER_EXPIRED);
+  check_verify(t, &seal, 20151231, CG_SEAL_SIGNER_EXPIRED); /* the agency's not yet valid */
+  cg_trust_free(t);
+  cg_signer_free(agency);
+  cg_signer_free(ca);
 }
 
 /* trust.h promises crl/NAME.crl too; CAs publish those in DER. */
@@ -531,13 +627,9 @@ static void test_revoked_signer_der_crl(void **state) {
   char *crl;
   int rc, na, ns, nc;
 
-  if (!have_openssl()) {
-    print_message("skipping: no `openssl` on PATH to make a CRL with "
-                  "(mbedTLS 2.28 cannot write one)\n");
-    skip();
-  }
+  skip_without_openssl();
   new_dir(f, "crlwork", work);
-  make_crl(f, work);
+  make_crl(f, work, "");
   make_trust(f, "revoked-der", (cg_signer_t *const[]){f->ec, f->revoked, NULL}, dir);
   fmt(path, sizeof path, "%s/crl.der", work);
   crl = slurp(path, &len);
@@ -818,16 +910,11 @@ static void test_trust_generation_and_counts(void **state) {
 
   /* Adding a CRL changes the generation. */
   if (have_openssl()) {
-    char work[PATH_MAX], path[PATH_MAX];
-    size_t len;
-    char *crl;
+    char work[PATH_MAX];
 
     new_dir(f, "crlwork", work);
-    make_crl(f, work);
-    fmt(path, sizeof path, "%s/crl.pem", work);
-    crl = slurp(path, &len);
-    put_text(dir, "crl", "ca.pem", crl, len);
-    free(crl);
+    make_crl(f, work, "");
+    put_crl(work, dir);
     t = load_ok(dir);
     cg_trust_counts(t, &na, &ns, &nc);
     assert_int_equal(nc, 1);
@@ -993,6 +1080,8 @@ int main(void) {
       cmocka_unit_test(test_signer_expired_on_issue_date),
       cmocka_unit_test(test_revoked_signer),
       cmocka_unit_test(test_revoked_signer_der_crl),
+      cmocka_unit_test(test_stale_crl),
+      cmocka_unit_test(test_expired_anchor_window),
       cmocka_unit_test(test_signer_without_digital_signature),
       cmocka_unit_test(test_unsupported_alg),
       cmocka_unit_test(test_malformed_and_truncated),
