@@ -368,6 +368,7 @@ int cg_audit_block_add(cg_audit_block_t *b, const void *rec, size_t len) {
 
   if (cg_audit_block_full(b))
     return CG_ETOOBIG;
+  b->oom = 0; /* (an entry uthash could not add was left out whole) */
   /* Checked whole before anything is added. */
   if (len < 12 + CG_AUDIT_HOLDER_LEN || p[0] != AUDIT_VERSION || p[1] < CG_AUDIT_SCAN ||
       p[1] > CG_AUDIT_LIST)
@@ -547,6 +548,13 @@ int cg_audit_each_holder(const char *val, size_t len, cg_audit_holder_fn fn, voi
   }
   if ((err = view_open(&v, (const uint8_t *)val, len)) != 0)
     return err;
+  /* The check cg_audit_each makes: a block it would refuse lists none. */
+  cg_audit_t *a = malloc(sizeof *a);
+  const uint8_t *r = v.recs;
+  err = a == NULL ? CG_ENOMEM : 0;
+  for (unsigned i = 0; i < v.nrecs && err == 0; i++)
+    err = view_record(&v, r, a, &r);
+  free(a);
   for (unsigned i = 0; i < v.nholders && err == 0; i++)
     err = fn(arg, v.holders + (size_t)i * CG_AUDIT_HOLDER_LEN);
   free(v.str);

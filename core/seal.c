@@ -190,10 +190,14 @@ static int chain_dates(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *fl
  * seals' issue dates must fall in. */
 static int judge(const cg_trust_t *t, const mbedtls_x509_crt *crt, struct window *w) {
   uint32_t flags = 0;
+  int rc;
   *w = (struct window){ymd(&crt->valid_from), ymd(&crt->valid_to)};
-  mbedtls_x509_crt_verify_with_profile((mbedtls_x509_crt *)crt, cg__trust_anchors(t),
-                                       cg__trust_crls(t), &mbedtls_x509_crt_profile_default, NULL,
-                                       &flags, chain_dates, w);
+  rc = mbedtls_x509_crt_verify_with_profile((mbedtls_x509_crt *)crt, cg__trust_anchors(t),
+                                            cg__trust_crls(t), &mbedtls_x509_crt_profile_default,
+                                            NULL, &flags, chain_dates, w);
+  /* A fatal error (not a verdict) leaves flags all ones: no chain. */
+  if (rc != 0 && rc != MBEDTLS_ERR_X509_CERT_VERIFY_FAILED)
+    return CG_SEAL_UNTRUSTED_CHAIN;
   if (flags & MBEDTLS_X509_BADCERT_REVOKED)
     return CG_SEAL_SIGNER_REVOKED; /* (even on a stale CRL: it was revoked) */
   /* A CRL past its nextUpdate, or not yet in force: fail closed, with a

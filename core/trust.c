@@ -166,6 +166,16 @@ static int load_part(cg_trust_t *t, const char *dir, const char *sub, mbedtls_sh
       rc = mbedtls_x509_crl_parse(&t->crls, buf, plen);
       if (rc == 0)
         t->ncrls++;
+      /* mbedTLS reads a CRL without nextUpdate as past it, so every seal
+       * under its CA would fail as trust_stale: refused here, plainly (RFC
+       * 5280 5.1.2.5: issuers MUST include it). */
+      for (const mbedtls_x509_crl *c = &t->crls; rc == 0 && c != NULL; c = c->next)
+        if (c->version != 0 && c->next_update.year == 0) {
+          free(buf);
+          err = cg_why_set(why, CG_ECRYPTO, "%s: a CRL without nextUpdate (RFC 5280 requires one)",
+                           path);
+          goto out;
+        }
     } else {
       mbedtls_x509_crt one;
       mbedtls_x509_crt_init(&one);
@@ -178,6 +188,7 @@ static int load_part(cg_trust_t *t, const char *dir, const char *sub, mbedtls_sh
     if (rc != 0)
       err = cg_why_set(why, CG_ECRYPTO, "%s: not a certificate or CRL in PEM or DER", path);
   }
+out:
   free_names(names, n);
   return err;
 }
@@ -269,22 +280,26 @@ static time_t unix_time(const mbedtls_x509_time *x) {
   return timegm(&tm);
 }
 
-/* When the first CRL's nextUpdate passes, and whether one has already (or
- * is not yet in force). A CRL without nextUpdate sets no bound. */
-static void crl_dates(cg_trust_t *t) {
+/* Which CRLs are out of force now — past nextUpdate, or before
+ * thisUpdate —, each fed to the digest (so that the generation changes
+ * whenever the set does), and when the next of them changes: the earliest
+ * nextUpdate or thisUpdate still to come. (Every CRL has a nextUpdate:
+ * load_part.) */
+static void crl_dates(cg_trust_t *t, mbedtls_sha256_context *h) {
   time_t now = time(NULL);
   for (const mbedtls_x509_crl *c = t->ncrls ? &t->crls : NULL; c != NULL; c = c->next) {
     if (c->version == 0)
       continue;
-    if (mbedtls_x509_time_is_future(&c->this_update))
+    /* (past by a second at least, as mbedTLS's checks count it) */
+    time_t from = unix_time(&c->this_update), until = unix_time(&c->next_update);
+    if (from > now || until < now) {
       t->stale = 1;
-    if (c->next_update.year == 0)
-      continue;
-    time_t until = unix_time(&c->next_update);
-    if (t->fresh_until == 0 || until < t->fresh_until)
-      t->fresh_until = until;
-    if (until < now) /* (past by a second at least, as mbedTLS's checks count it) */
-      t->stale = 1;
+      mbedtls_sha256_update_ret(h, (const unsigned char *)"stale", 6);
+      mbedtls_sha256_update_ret(h, c->raw.p, c->raw.len);
+    }
+    time_t next = from > now ? from : until >= now ? until : 0;
+    if (next != 0 && (t->fresh_until == 0 || next < t->fresh_until))
+      t->fresh_until = next;
   }
 }
 
@@ -327,9 +342,7 @@ int cg_trust_load(cg_trust_t **out, const char *dir, cg_store_t *store, cg_why_t
    * the same files loaded again make another generation, and every seal is
    * judged again (failing closed, trust_stale) — not left verified on what
    * the CRL said while it was in force. */
-  crl_dates(t);
-  if (t->stale)
-    mbedtls_sha256_update_ret(&h, (const unsigned char *)"stale", 5);
+  crl_dates(t, &h);
   mbedtls_sha256_finish_ret(&h, digest);
   mbedtls_sha256_free(&h);
   t->gen = (uint32_t)digest[0] << 24 | (uint32_t)digest[1] << 16 | (uint32_t)digest[2] << 8 |

@@ -35,13 +35,14 @@ cg_trust_t *cg_trust_ref(cg_trust_t *t);
  * equal generations. Never 0 (0 means "never checked" in a record). */
 uint32_t cg_trust_generation(const cg_trust_t *t);
 
-/* When the earliest nextUpdate of the loaded CRLs passes (0: no CRL sets
- * one). From then on the revocation data is stale: loaded again, the same
- * files make another generation, whose verdicts fail closed (trust_stale)
- * until fresh CRLs are put in crl/. */
+/* When a loaded CRL next goes out of force (its nextUpdate passes) or
+ * comes into force (its thisUpdate comes): the earliest such time still to
+ * come, 0 if none. Loaded again from then on, the same files make another
+ * generation: seals under a CRL out of force fail closed (trust_stale)
+ * until a fresh one is put in crl/. */
 time_t cg_trust_fresh_until(const cg_trust_t *t);
-/* Whether a CRL was already past its nextUpdate (or not yet in force) when
- * t was loaded. */
+/* Whether a CRL was out of force (past its nextUpdate, or before its
+ * thisUpdate) when t was loaded. */
 int cg_trust_stale(const cg_trust_t *t);
 
 /* How many anchors, signer certificates and CRLs were loaded. */

@@ -150,6 +150,41 @@ void cg_conn_close(cg_conn_t *c) {
   uv_close((uv_handle_t *)&c->tcp, close_cb);
 }
 
+/* Lingering close. A connection closed with input unread — a body past
+ * max_body_bytes, a head past max_header_bytes, still being sent — makes
+ * the kernel send a reset, and a reset that reaches the client before it
+ * has read the answer destroys it (RFC 9112 9.6). So after a 413 or 431
+ * the write side is shut once the answer is out (a FIN after it) and what
+ * the client still sends is read and dropped, until it closes, for at most
+ * LINGER_MS or LINGER_BYTES. Not after a 408: a client that trickles is
+ * not waited for. */
+#define LINGER_MS 5000
+#define LINGER_BYTES (64u << 20)
+
+static void shutdown_cb(uv_shutdown_t *req, int status) {
+  cg_conn_t *c = req->data;
+  if (status < 0 && status != UV_ECANCELED) /* (ECANCELED: closed meanwhile) */
+    cg_conn_close(c);
+}
+
+static void linger(cg_conn_t *c) {
+  if (!c->linger || c->eof || c->lingering) {
+    cg_conn_close(c);
+    return;
+  }
+  c->lingering = 1;
+  c->deadline_ms = c->w->now_ms + LINGER_MS;
+  c->sreq.data = c;
+  if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, shutdown_cb) != 0) {
+    cg_conn_close(c);
+    return;
+  }
+  if (!c->reading) {
+    c->reading = 1;
+    uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
+  }
+}
+
 /* ---- answers ---------------------------------------------------------------- */
 
 /* Status lines, written whole: formatting them for every answer showed up
@@ -275,6 +310,7 @@ static void refuse(cg_conn_t *c, int status, const char *message) {
   int n;
 
   c->close_after = 1;
+  c->linger = status == 413 || status == 431;
   c->err_status = status;
   if (!c->began) {
     c->req.start_ns = uv_hrtime();
@@ -314,7 +350,7 @@ static void write_cb(uv_write_t *req, int status) {
       return;
   }
   if (c->close_after) {
-    cg_conn_close(c);
+    linger(c);
     return;
   }
   /* Everything asked for has been read: take up held-back input (unless a
@@ -353,7 +389,7 @@ static void start_write(cg_conn_t *c) {
   if (n == (int)o->len) {
     cg_buf_reset(o);
     if (c->close_after)
-      cg_conn_close(c);
+      linger(c);
     return;
   }
   if (n < 0 && n != UV_EAGAIN) {
@@ -771,9 +807,16 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 
   if (nread == 0)
     return;
+  if (c->lingering) {
+    c->lingered += nread > 0 ? (size_t)nread : 0;
+    if (nread < 0 || c->lingered > LINGER_BYTES)
+      cg_conn_close(c);
+    return;
+  }
   if (nread < 0) {
     /* EOF or an error. A half-received request is abandoned; answers
      * already queued are still written, then the connection closes. */
+    c->eof = 1;
     if (c->reading) {
       uv_read_stop(s);
       c->reading = 0;
@@ -841,6 +884,11 @@ void cg_conn_continue(cg_conn_t *c) {
 void cg_conn_sweep(cg_conn_t *c, uint64_t now) {
   if (c->closing || c->suspended) /* a seal check answers it, soon */
     return;
+  if (c->lingering) {
+    if (now >= c->deadline_ms)
+      cg_conn_close(c);
+    return;
+  }
   if (c->writing >= 0) {
     /* The deadline is for progress: a slow reader of a long answer (a
      * holder's list) that takes some of it every write_timeout is not cut. */
@@ -868,7 +916,7 @@ void cg_conn_sweep(cg_conn_t *c, uint64_t now) {
 void cg_conn_drain(cg_conn_t *c) {
   if (c->closing)
     return;
-  if (c->w->force_close) {
+  if (c->w->force_close || c->lingering) { /* (answered already: stopping need not wait) */
     cg_conn_close(c);
     return;
   }

@@ -86,6 +86,11 @@ struct cg_conn {
   uint64_t write_deadline_ms;
   size_t write_left;       /* bytes of the answer being written still queued, at the last look */
   int close_after;         /* close once the output is written */
+  int eof;                 /* the client has closed its side */
+  int linger;              /* refused mid-send (413, 431): linger before closing */
+  int lingering;           /* answered, write side shut: reading what still comes */
+  size_t lingered;         /* bytes read and dropped while lingering */
+  uv_shutdown_t sreq;
   int closing;
   int suspended;           /* the handler answers later (a seal check) */
   int handle_closed;       /* closed while suspended: freed when it resumes */

@@ -176,13 +176,14 @@ static void on_term(uv_signal_t *s, int signum) {
 
 /* Loads the configuration, venues and trust store again and puts them in
  * force (SIGHUP, or a CRL going stale: cause says which, for the log). */
-static void reload(const char *cause) {
+static int reload(const char *cause) {
   cg_runtime_t *old = atomic_load(&srv.rt), *rt;
   cg_why_t why = {""};
+  int err;
 
-  if (load_runtime(srv.config_path, srv.store, &rt, &why) != 0) {
+  if ((err = load_runtime(srv.config_path, srv.store, &rt, &why)) != 0) {
     say("%s: the new configuration is refused, the old one keeps serving: %s", cause, why.text);
-    return;
+    return err;
   }
   if (strcmp(rt->cfg->listen, old->cfg->listen) != 0 || rt->cfg->workers != old->cfg->workers ||
       strcmp(rt->cfg->store_path, old->cfg->store_path) != 0)
@@ -211,7 +212,9 @@ static void reload(const char *cause) {
   say("%s: configuration %u reloaded (%zu venues, trust generation %08x%s%s)", cause,
       (unsigned)rt->gen, cg_venue_registry_count(rt->venues), rt->trust_gen,
       rt->trust_gen == old->trust_gen ? ", unchanged" : "",
-      cg_trust_stale(rt->trust) ? "; a CRL is past its nextUpdate: seals fail as trust_stale" : "");
+      cg_trust_stale(rt->trust) ? "; a CRL is out of force: its CA's seals fail as trust_stale"
+                                : "");
+  return 0;
 }
 
 static void on_hup(uv_signal_t *s, int signum) {
@@ -219,17 +222,20 @@ static void on_hup(uv_signal_t *s, int signum) {
   reload("SIGHUP");
 }
 
-/* When the first CRL's nextUpdate passes, the trust store is loaded again
- * as on SIGHUP: the same files, now stale, make another generation, and
- * every seal is judged again, failing closed (trust_stale) until fresh CRLs
- * are put in place and certgw is told (SIGHUP). Tried once a deadline. */
+/* When a CRL goes out of force (its nextUpdate passes) or comes into force,
+ * the trust store is loaded again as on SIGHUP: the same files make another
+ * generation, and every seal is judged again — failing closed (trust_stale)
+ * under a CRL out of force, until a fresh one is put in place and certgw is
+ * told (SIGHUP). A reload refused (a config half edited) is tried again
+ * every RETRY_MS: the old generation must not go on vouching. */
+#define RETRY_MS 5000
 static void check_trust_fresh(const cg_runtime_t *rt) {
-  static time_t tried_for;
+  static uint64_t retry_at;
   time_t until = cg_trust_fresh_until(rt->trust);
-  if (until == 0 || cg_trust_stale(rt->trust) || until == tried_for || time(NULL) <= until)
+  uint64_t now = uv_now(uv_default_loop());
+  if (until == 0 || time(NULL) <= until || now < retry_at)
     return; /* (past by a second, as the CRL checks count it: trust.c) */
-  tried_for = until;
-  reload("revocation data out of date");
+  retry_at = reload("revocation data out of date") == 0 ? 0 : now + RETRY_MS;
 }
 
 /* Frees snapshots no worker can still be using, and ends the main loop

@@ -627,8 +627,8 @@ static void get_holder(cg_conn_t *c, const char *code, size_t len, const char *q
   {
     char hc[19];
     snprintf(hc, sizeof hc, "%.*s", (int)len, code);
-    if (audit(c, CG_AUDIT_LIST, x.found ? 200 : 404, NULL, NULL, types[0], hc, NULL, NULL, 0) !=
-        0) {
+    int status = !x.found ? 404 : x.listed == 0 && x.trust_stale > 0 ? 503 : 200;
+    if (audit(c, CG_AUDIT_LIST, status, NULL, NULL, types[0], hc, NULL, NULL, 0) != 0) {
       cg_conn_error(c, CG_EUNAVAIL, "the audit log is not keeping up; try again");
       return;
     }

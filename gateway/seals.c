@@ -52,8 +52,12 @@ struct cg_seals {
 
   pthread_mutex_t mu; /* jobs */
   pthread_cond_t has_job, has_room;
-  struct job *head, *tail;
-  size_t njobs;
+  /* Two lists: requests' jobs (a fetch waiting, a platform's answer) are
+   * taken before the scanner's, which may be tens of thousands after a
+   * change of trust. */
+  struct job *head, *tail;       /* requests' */
+  struct job *bg_head, *bg_tail; /* the scanner's */
+  size_t njobs, nbg;             /* all of them; the scanner's */
 
   pthread_mutex_t smu; /* scanner */
   pthread_cond_t scan_wanted;
@@ -69,19 +73,25 @@ cg_seals_stats_t *cg_seals_stats(cg_seals_t *s) { return &s->stats; }
 
 /* ---- the job queue ------------------------------------------------------------ */
 
-static int push(cg_seals_t *s, struct job *j, int wait) {
+/* background: the scanner's job, which waits for room below half the
+ * queue (a request, even one that wants no answer, never waits on an event
+ * loop) and goes behind every request's. */
+static int push(cg_seals_t *s, struct job *j, int background) {
   pthread_mutex_lock(&s->mu);
-  while (wait && s->njobs >= QUEUE_MAX / 2 && !s->stopping)
+  while (background && s->njobs >= QUEUE_MAX / 2 && !s->stopping)
     pthread_cond_wait(&s->has_room, &s->mu);
   if (s->njobs >= QUEUE_MAX || s->stopping) {
     pthread_mutex_unlock(&s->mu);
     return CG_EUNAVAIL;
   }
-  if (s->tail)
-    s->tail->next = j;
+  struct job **head = background ? &s->bg_head : &s->head;
+  struct job **tail = background ? &s->bg_tail : &s->tail;
+  if (*tail)
+    (*tail)->next = j;
   else
-    s->head = j;
-  s->tail = j;
+    *head = j;
+  *tail = j;
+  s->nbg += background != 0;
   s->njobs++;
   atomic_store(&s->stats.queued, s->njobs);
   pthread_cond_signal(&s->has_job);
@@ -107,16 +117,14 @@ static struct job *job_new(cg_trust_t *trust, const char *body, size_t len) {
   return j;
 }
 
-/* wait: for room below half the queue (the scanner only; a request, even
- * one that wants no answer, never waits on an event loop). */
-static int check(cg_seals_t *s, cg_trust_t *trust, const char *ident, size_t len,
-                 const cg_record_t *rec, cg_worker_t *w, cg_seals_done_cb done, void *arg,
-                 int wait) {
+/* A check of rec's seal: its body and seal copied, so that the job lives
+ * past the snapshot rec points into. */
+static struct job *record_job(cg_trust_t *trust, const char *ident, size_t len,
+                              const cg_record_t *rec, cg_worker_t *w, cg_seals_done_cb done,
+                              void *arg) {
   struct job *j;
-  int err;
-
   if (len > CG_IDENT_MAX || (j = job_new(trust, rec->body, rec->body_len)) == NULL)
-    return CG_ENOMEM;
+    return NULL;
   j->kind = JOB_RECORD;
   memcpy(j->ident, ident, len);
   j->ident_len = len;
@@ -126,16 +134,24 @@ static int check(cg_seals_t *s, cg_trust_t *trust, const char *ident, size_t len
   j->w = w;
   j->done = done;
   j->arg = arg;
-  if ((err = push(s, j, wait)) != 0)
+  return j;
+}
+
+/* Queues j (background: the scanner's); freed if it cannot be. */
+static int push_record(cg_seals_t *s, struct job *j, int background) {
+  int asked = j->w != NULL; /* (read before: once queued, j is a verifier's) */
+  int err = push(s, j, background);
+  if (err != 0)
     job_free(j);
   else
-    count(w ? &s->stats.on_request : &s->stats.background, 1);
+    count(asked ? &s->stats.on_request : &s->stats.background, 1);
   return err;
 }
 
 int cg_seals_check(cg_seals_t *s, cg_trust_t *trust, const char *ident, size_t len,
                    const cg_record_t *rec, cg_worker_t *w, cg_seals_done_cb done, void *arg) {
-  return check(s, trust, ident, len, rec, w, done, arg, 0);
+  struct job *j = record_job(trust, ident, len, rec, w, done, arg);
+  return j == NULL ? CG_ENOMEM : push_record(s, j, 0);
 }
 
 int cg_seals_verify(cg_seals_t *s, cg_trust_t *trust, const char *body, size_t len,
@@ -477,16 +493,22 @@ static void *verifier_main(void *arg) {
     uint32_t gen;
 
     pthread_mutex_lock(&s->mu);
-    while (s->head == NULL && !s->stopping)
+    while (s->head == NULL && s->bg_head == NULL && !s->stopping)
       pthread_cond_wait(&s->has_job, &s->mu);
-    if (s->head == NULL) {
+    if (s->head == NULL && s->bg_head == NULL) {
       pthread_mutex_unlock(&s->mu);
       break;
     }
-    j = s->head;
-    s->head = j->next;
-    if (s->head == NULL)
-      s->tail = NULL;
+    if (s->head != NULL) {
+      j = s->head;
+      if ((s->head = j->next) == NULL)
+        s->tail = NULL;
+    } else {
+      j = s->bg_head;
+      if ((s->bg_head = j->next) == NULL)
+        s->bg_tail = NULL;
+      s->nbg--;
+    }
     s->njobs--;
     atomic_store(&s->stats.queued, s->njobs);
     pthread_cond_signal(&s->has_room);
@@ -566,17 +588,21 @@ static int scan_one(void *arg, cg_slice_t key, cg_slice_t val) {
 }
 
 /* One pass over the store under the trust store now in force: stale records
- * are read a batch at a time and queued, the scanner waiting while the
- * queue is half full so that requests always find room in it. (It still
- * holds the batch's snapshot while it waits, and requests' checks queue
- * behind its jobs: known gaps, docs/seal.md.) */
+ * are read a batch at a time, copied into jobs, and queued once the batch's
+ * snapshot has ended (so that a wait for room does not hold back the reuse
+ * of freed pages), the scanner waiting while the queue is half full so that
+ * requests always find room in it; their jobs go first (push). */
 static void scan_pass(cg_seals_t *s, cg_store_reader_t *rd) {
   cg_trust_t *trust;
   struct scan *x = calloc(1, sizeof *x);
+  struct job **jobs = calloc(SCAN_BATCH, sizeof *jobs);
   int more = 1, first = 1;
 
-  if (x == NULL)
+  if (x == NULL || jobs == NULL) {
+    free(x);
+    free(jobs);
     return;
+  }
   /* The snapshot is the workers'; the scanner is none of them, so it takes
    * its own reference under the lock its freeing takes (main.c). */
   pthread_mutex_lock(&s->srv->rt_free_mu);
@@ -584,19 +610,24 @@ static void scan_pass(cg_seals_t *s, cg_store_reader_t *rd) {
   pthread_mutex_unlock(&s->srv->rt_free_mu);
   x->gen = cg_trust_generation(trust);
   while (more && !s->stopping) {
+    int n = 0;
     x->n = 0;
     if (cg_store_reader_begin(rd) != 0)
       break;
     more = cg_store_each_from(rd, CG_DB_CERT, first ? NULL : x->last, first ? 0 : x->last_len,
                               scan_one, x) == 1;
-    /* The walk stopped on a full batch at x->last, already taken: go on
-     * after it next time. A key plus a zero byte sorts right after it. */
     for (int i = 0; i < x->n; i++) {
       cg_record_t r;
-      if (cg_store_cert_get(rd, x->stale[i].ident, x->stale[i].len, &r) == 0)
-        check(s, trust, x->stale[i].ident, x->stale[i].len, &r, NULL, NULL, NULL, 1);
+      if (cg_store_cert_get(rd, x->stale[i].ident, x->stale[i].len, &r) == 0 &&
+          (jobs[n] = record_job(trust, x->stale[i].ident, x->stale[i].len, &r, NULL, NULL, NULL)) !=
+              NULL)
+        n++;
     }
     cg_store_reader_end(rd);
+    for (int i = 0; i < n; i++)
+      push_record(s, jobs[i], 1);
+    /* The walk stopped on a full batch at x->last, already taken: go on
+     * after it next time. A key plus a zero byte sorts right after it. */
     if (x->last_len < CG_IDENT_MAX) {
       x->last[x->last_len++] = '\0';
     }
@@ -606,6 +637,7 @@ static void scan_pass(cg_seals_t *s, cg_store_reader_t *rd) {
     if (atomic_load(&s->srv->trust_gen) != x->gen)
       break;
   }
+  free(jobs);
   free(x);
   cg_trust_free(trust);
 }

@@ -328,6 +328,35 @@ if [[ -x $REL/bin/certctl ]] && "$REL/bin/certctl" verify --help >/dev/null 2>&1
   CTL=$REL/bin/certctl N=20000 kind=Release
 fi
 "$CTL" demo "$T/big" --count "$N" --port "$PORT" --no-verify >"$T/demo.out" 2>&1 || { cat "$T/demo.out"; fail "big demo"; }
+
+# ---- a request's check goes before the scanner's ----------------------------------------------
+# certgw on that unchecked store, with one verifier thread: its scanner
+# queues a check of every record at once. A fetch of one of them waits for
+# its own check only, not behind the scanner's: when it is answered, most
+# of the scanner's are still queued (an order, not a timing).
+CONF=$T/big/certgw.conf
+strip_upstream "$CONF"
+sed -i '/^\[seal\]/a verifier_threads = 1' "$CONF"
+start_gw 1
+q=0
+for _ in $(seq 100); do
+  q=$(metric certgw_seal_queue)
+  ((q >= N / 2)) && break
+  sleep 0.05
+done
+((q >= N / 2)) || fail "the scanner queued $q checks of $N unchecked records"
+BIGDEPT=$(grep -A2 '"id":[[:space:]]*"jn-dept-zwfw"' "$T/big/demo.json" | sed -n 's/.*"key":[[:space:]]*"\([^"]*\)".*/\1/p')
+LAST=$(grep $'^\t"certificates":' "$T/big/demo.json" | grep -o '1\.2\.156[^"]*' | tail -n1)
+[[ $(get "$BIGDEPT" "$LAST") == 200 ]] || fail "fetch of an unchecked record: $(cat "$T/body")"
+grep -q '"status":"verified"' "$T/body" || fail "an unchecked record's fetch is not verified: $(cat "$T/body")"
+after=$(metric certgw_seal_queue)
+((after >= N / 4)) || fail "the fetch was answered with $after of $N background checks left: it waited behind them"
+kill -TERM "$GW"
+rc=0; wait "$GW" || rc=$?
+GW=
+[[ $rc == 0 ]] || fail "certgw exited $rc with checks queued"
+ok "a fetch's seal check goes first: answered verified with $after of $q background checks still queued"
+
 "$CTL" verify -c "$T/big/certgw.conf" >"$T/out" 2>&1 || { cat "$T/out"; fail "bulk verify"; }
 echo "# bulk ($kind build, $(nproc) cores): $(head -n1 "$T/out")"
 ok "bulk verification of $N demo seals: $(sed -n 's/.*: \([0-9]*\) seals\/s$/\1/p' "$T/out") seals/s ($kind)"

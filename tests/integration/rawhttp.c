@@ -7,7 +7,9 @@
  * connects to 127.0.0.1:PORT, writes it (in pieces of N bytes with MS between
  * them, if asked), keeps the connection for --hold MS more, then prints what
  * the server sent, followed by a line "<<closed>>" if the server closed the
- * connection or "<<open>>" if it was still open at the timeout.
+ * connection or "<<open>>" if it was still open at the timeout. A write
+ * that failed (the server reset the connection) is said on stderr, with
+ * how much had been sent.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -89,8 +91,11 @@ int main(int argc, char **argv) {
   }
   for (size_t off = 0; off < n;) {
     size_t k = chunk > 0 && (size_t)chunk < n - off ? (size_t)chunk : n - off;
-    if (write(fd, in + off, k) < 0)
-      break; /* the server may close early; read what it said */
+    if (write(fd, in + off, k) < 0) {
+      /* the server may close early; read what it said */
+      fprintf(stderr, "rawhttp: sent %zu of %zu bytes: %s\n", off, n, strerror(errno));
+      break;
+    }
     off += k;
     if (delay > 0 && off < n)
       usleep((useconds_t)delay * 1000);
