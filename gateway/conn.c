@@ -168,11 +168,14 @@ static void shutdown_cb(uv_shutdown_t *req, int status) {
 }
 
 static void linger(cg_conn_t *c) {
-  if (!c->linger || c->eof || c->lingering) {
+  if (c->lingering)
+    return; /* (write_cb may come here twice: once through start_write) */
+  if (!c->linger || c->eof) {
     cg_conn_close(c);
     return;
   }
   c->lingering = 1;
+  c->w->now_ms = uv_now(&c->w->loop);
   c->deadline_ms = c->w->now_ms + LINGER_MS;
   c->sreq.data = c;
   if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, shutdown_cb) != 0) {

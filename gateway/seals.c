@@ -57,7 +57,7 @@ struct cg_seals {
    * change of trust. */
   struct job *head, *tail;       /* requests' */
   struct job *bg_head, *bg_tail; /* the scanner's */
-  size_t njobs, nbg;             /* all of them; the scanner's */
+  size_t njobs;
 
   pthread_mutex_t smu; /* scanner */
   pthread_cond_t scan_wanted;
@@ -91,7 +91,6 @@ static int push(cg_seals_t *s, struct job *j, int background) {
   else
     *head = j;
   *tail = j;
-  s->nbg += background != 0;
   s->njobs++;
   atomic_store(&s->stats.queued, s->njobs);
   pthread_cond_signal(&s->has_job);
@@ -507,7 +506,6 @@ static void *verifier_main(void *arg) {
       j = s->bg_head;
       if ((s->bg_head = j->next) == NULL)
         s->bg_tail = NULL;
-      s->nbg--;
     }
     s->njobs--;
     atomic_store(&s->stats.queued, s->njobs);
