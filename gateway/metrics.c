@@ -149,6 +149,15 @@ int cg_metrics_render(cg_metrics_t *const *ws, int n, const cg_metrics_extra_t *
     (unsigned long long)x->seals_queued);
   P("# HELP certgw_trust_generation Generation of the trust store in force.\n"
     "# TYPE certgw_trust_generation gauge\ncertgw_trust_generation %u\n", x->trust_generation);
+  P("# HELP certgw_trust_stale 1 while a CRL of the trust store is out of force (past its "
+    "nextUpdate, or before its thisUpdate): its CA's seals fail as trust_stale.\n"
+    "# TYPE certgw_trust_stale gauge\ncertgw_trust_stale %d\n",
+    x->trust_stale);
+  P("# HELP certgw_trust_crl_next_change_seconds When a CRL next goes out of force or comes into "
+    "it (Unix time; 0: no CRL will): alert well before it, and renew the CRLs.\n"
+    "# TYPE certgw_trust_crl_next_change_seconds gauge\n"
+    "certgw_trust_crl_next_change_seconds %lld\n",
+    x->trust_next_change);
   P("# HELP certgw_uptime_seconds Seconds since the process started.\n"
     "# TYPE certgw_uptime_seconds gauge\ncertgw_uptime_seconds %.3f\n", x->uptime_seconds);
   P("# HELP certgw_build_info Build of this certgw.\n# TYPE certgw_build_info gauge\n"

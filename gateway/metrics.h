@@ -67,6 +67,8 @@ typedef struct cg_metrics_extra {
   double uptime_seconds;
   uint64_t config_generation;
   uint32_t trust_generation;
+  int trust_stale;             /* a CRL out of force (docs/seal.md) */
+  long long trust_next_change; /* Unix time a CRL next goes out of or into force, 0: none */
   uint64_t seals_verified, seals_failed, seals_on_request, seals_background, seals_filed,
       seals_queued;
 } cg_metrics_extra_t;

@@ -1360,6 +1360,8 @@ static void get_metrics(cg_conn_t *c) {
   x.uptime_seconds = (double)(uv_hrtime() / 1000000 - srv->started_ms) / 1000.0;
   x.config_generation = rt->gen;
   x.trust_generation = rt->trust_gen;
+  x.trust_stale = cg_trust_stale(rt->trust);
+  x.trust_next_change = (long long)cg_trust_fresh_until(rt->trust);
   if (srv->seals != NULL) {
     cg_seals_stats_t *st2 = cg_seals_stats(srv->seals);
     x.seals_verified = atomic_load(&st2->verified);

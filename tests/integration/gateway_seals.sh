@@ -231,6 +231,9 @@ mkdir -p "$T/d/trust/crl"
 gen=$(metric certgw_trust_generation)
 crl '+6 seconds'
 hup_wait certgw_trust_generation "$gen"
+next=$(date -u -d "$(openssl crl -in "$T/d/trust/crl/demo.pem" -noout -nextupdate | cut -d= -f2)" +%s)
+[[ $(metric certgw_trust_stale) == 0 && $(metric certgw_trust_crl_next_change_seconds) == "$next" ]] ||
+  fail "with a fresh CRL: stale $(metric certgw_trust_stale), next change $(metric certgw_trust_crl_next_change_seconds), not 0 and $next"
 [[ $(get "$DEPT" "$OTHER") == 200 ]] || fail "with a fresh CRL: $(cat "$T/body")"
 grep -q '"status":"verified"' "$T/body" || fail "with a fresh CRL, not verified: $(cat "$T/body")"
 cp "$T/body" "$T/other.json"
@@ -240,12 +243,14 @@ await 503 200 "$DEPT" "$OTHER" || fail "10 s on, past the CRL's nextUpdate, a fe
 grep -q '"code":"unavailable"' "$T/body" || fail "stale CRL, 503 body: $(cat "$T/body")"
 grep -q 'revocation lists are out of date' "$T/body" || fail "stale CRL, 503 body: $(cat "$T/body")"
 [[ $(metric certgw_trust_generation) != "$gen" ]] || fail "the generation did not change with the stale CRL"
+[[ $(metric certgw_trust_stale) == 1 && $(metric certgw_trust_crl_next_change_seconds) == 0 ]] ||
+  fail "a stale CRL: certgw_trust_stale $(metric certgw_trust_stale), next change $(metric certgw_trust_crl_next_change_seconds)"
 grep -q "revocation data out of date: configuration .* reloaded" "$T/gw.err" ||
   fail "certgw does not log the reload: $(tail -3 "$T/gw.err")"
 [[ $(post "$DEPT" "$T/other.json") == 200 ]] || fail "POST /v1/verify, stale CRL: $(cat "$T/body")"
 [[ $(cat "$T/body") == '{"valid":false,"reason":"trust_stale"}' ]] ||
   fail "POST /v1/verify with a stale CRL: $(cat "$T/body")"
-ok "a CRL past its nextUpdate: certgw reloads the trust store by itself, fetches answer 503 and /v1/verify trust_stale"
+ok "a CRL past its nextUpdate: certgw reloads the trust store by itself, fetches answer 503, /v1/verify trust_stale, certgw_trust_stale 1"
 gen=$(metric certgw_trust_generation)
 crl '+1 day'
 hup_wait certgw_trust_generation "$gen"
