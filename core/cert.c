@@ -601,7 +601,17 @@ int cg_cert_parse(const char *text, size_t len, cg_buf_t *body, cg_cert_meta_t *
       return cg_why_set(why, CG_EBADREQ, "text after the JSON object");
     }
   }
+  /* Not part of the body: taken out before it is made. */
+  cJSON *revoked = cJSON_DetachItemFromObjectCaseSensitive(obj, "revoked");
+  if (revoked != NULL && !cJSON_IsBool(revoked)) {
+    cJSON_Delete(revoked);
+    cg_json_delete(obj);
+    return cg_why_set(why, CG_EBADREQ, "revoked must be true or false");
+  }
   err = cg_cert_from_json(obj, body, meta, seal, why);
+  if (err == 0)
+    meta->revoked_later = cJSON_IsTrue(revoked);
+  cJSON_Delete(revoked);
   cg_json_delete(obj);
   return err;
 }

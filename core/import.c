@@ -75,7 +75,8 @@ static int parse_line(struct job *j, const char *line, size_t len, struct chunk 
   if ((err = cg_cert_parse(line, len, body, &meta, &seal, &c->why)) != 0)
     return err;
   memset(&r, 0, sizeof r);
-  r.status = (uint8_t)meta.status;
+  r.status = (uint8_t)(meta.revoked_later ? CG_CERT_REVOKED : meta.status);
+  r.flags = meta.revoked_later && meta.status != CG_CERT_REVOKED ? CG_RECORD_REVOKED_LATER : 0;
   r.seal_state = CG_SEAL_UNCHECKED;
   r.source = (uint8_t)j->source;
   r.holder_type = (uint8_t)meta.holder_type;

@@ -55,6 +55,14 @@ static int fields_ok(const cg_record_t *r) {
          r->sig_len <= CG_SEAL_B64_MAX && r->body_len <= CG_CERT_BODY_MAX;
 }
 
+void cg_record_set_revoked_later(void *rec, size_t len) {
+  uint8_t *h = rec;
+  if (len >= CG_RECORD_HEADER) {
+    h[1] = CG_CERT_REVOKED;
+    h[7] |= CG_RECORD_REVOKED_LATER;
+  }
+}
+
 int cg_record_encode(cg_record_t *r, cg_buf_t *out) {
   size_t total =
       CG_RECORD_HEADER + (size_t)r->body_len + CG_SEAL_FPR_LEN + r->sig_len + r->index_len;

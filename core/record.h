@@ -37,6 +37,12 @@ enum cg_record_source {
   CG_SOURCE_LAST = 5,     /* upstream tier i (0-based) is source 2 + i */
 };
 
+/* Marks an encoded record (as cg_record_encode wrote it, len bytes) revoked
+ * by its issuer since it was sealed: status revoked, CG_RECORD_REVOKED_LATER
+ * set. For a writer that keeps such a revocation when a version comes that
+ * does not know of it. */
+void cg_record_set_revoked_later(void *rec, size_t len);
+
 /* Header flags. */
 enum cg_record_flag {
   /* Revoked by the issuing platform after it was sealed (its change feed or

@@ -565,23 +565,37 @@ int cg_store_cert_put(cg_store_writer_t *w, const char *ident, size_t len, const
     w->append = 0;
   }
   rc = mdb_get(w->txn, cert, &k, &old);
+  if (rc != 0 && rc != MDB_NOTFOUND)
+    return xlate(rc);
+  void *copy = NULL;
   if (rc == 0) {
     if (replaced)
       *replaced = 1;
-    if (cg_record_decode(old.mv_data, old.mv_size, &orec) == 0 &&
-        memcmp(orec.holder_key, nr.holder_key, CG_HOLDER_KEY_LEN) != 0) {
-      MDB_val hk = val(orec.holder_key, CG_HOLDER_KEY_LEN), hv = val(ident, len);
-      /* The old entry may still wait in the pending list. */
-      if ((err = flush_pending(w)) != 0)
-        return err;
-      rc = mdb_del(w->txn, w->store->dbi[CG_DB_HOLDER], &hk, &hv);
-      if (rc != 0 && rc != MDB_NOTFOUND)
-        return xlate(rc);
+    if (cg_record_decode(old.mv_data, old.mv_size, &orec) == 0) {
+      if (memcmp(orec.holder_key, nr.holder_key, CG_HOLDER_KEY_LEN) != 0) {
+        MDB_val hk = val(orec.holder_key, CG_HOLDER_KEY_LEN), hv = val(ident, len);
+        /* The old entry may still wait in the pending list. */
+        if ((err = flush_pending(w)) != 0)
+          return err;
+        rc = mdb_del(w->txn, w->store->dbi[CG_DB_HOLDER], &hk, &hv);
+        if (rc != 0 && rc != MDB_NOTFOUND)
+          return xlate(rc);
+      }
+      /* A revocation by the issuer after sealing stays: a version that
+       * does not know of it (an older file imported, a platform's answer)
+       * does not serve the certificate again. */
+      if ((orec.flags & CG_RECORD_REVOKED_LATER) && !(nr.flags & CG_RECORD_REVOKED_LATER)) {
+        if ((copy = malloc(reclen)) == NULL)
+          return CG_ENOMEM;
+        memcpy(copy, rec, reclen);
+        cg_record_set_revoked_later(copy, reclen);
+        v = val(copy, reclen);
+      }
     }
-  } else if (rc != MDB_NOTFOUND) {
-    return xlate(rc);
   }
-  if ((rc = mdb_put(w->txn, cert, &k, &v, 0)) != 0)
+  rc = mdb_put(w->txn, cert, &k, &v, 0);
+  free(copy);
+  if (rc != 0)
     return xlate(rc);
   return holder_add(w, nr.holder_key, ident, len);
 }

@@ -749,7 +749,10 @@ static void answer_verify(cg_conn_t *c, int reason, const cg_cert_meta_t *meta) 
   else if (valid && meta->expiring != 0 && meta->expiring < d)
     valid = 0, why = "expired";
   /* A copy kept from before its revocation still reads valid, sealed and
-   * all: the store knows better (as a fetch of it answers 410). */
+   * all: the store knows better (as a fetch of it answers 410); so does a
+   * line of an export that says "revoked": true (cg_cert_parse). */
+  if (valid && meta->revoked_later)
+    valid = 0, why = cg_cert_status_name(CG_CERT_REVOKED);
   if (valid && (r = revoked_later(c, meta->identifier)) != 0) {
     if (r < 0) {
       cg_conn_error(c, r, NULL);

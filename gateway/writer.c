@@ -348,14 +348,10 @@ static int file_item(cg_writer_t *w, cg_store_writer_t *tx, struct item *it) {
      * even if it was queued a moment before. */
     cg_slice_t old;
     cg_record_t o;
-    uint8_t *rec = it->data;
-    if (it->data_len >= CG_RECORD_HEADER &&
-        ((cg_store_write_get(tx, CG_DB_CERT, it->ident, it->ident_len, &old) == 0 &&
-          cg_record_decode(old.base, old.len, &o) == 0 && (o.flags & CG_RECORD_REVOKED_LATER)) ||
-         revoked_recently(w, it->ident, it->ident_len))) {
-      rec[1] = CG_CERT_REVOKED;
-      rec[7] |= CG_RECORD_REVOKED_LATER;
-    }
+    if ((cg_store_write_get(tx, CG_DB_CERT, it->ident, it->ident_len, &old) == 0 &&
+         cg_record_decode(old.base, old.len, &o) == 0 && (o.flags & CG_RECORD_REVOKED_LATER)) ||
+        revoked_recently(w, it->ident, it->ident_len))
+      cg_record_set_revoked_later(it->data, it->data_len);
     err = cg_store_cert_put(tx, it->ident, it->ident_len, it->data, it->data_len, NULL);
     atomic_fetch_add(&w->stats.fills, 1);
     break;

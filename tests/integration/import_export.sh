@@ -69,6 +69,26 @@ grep -q "forged.jsonl:4: the seal does not verify: bad_signature" "$T/out" || { 
 [[ $(json_num "$T/h.json" seal_unchecked) == 10 ]] || fail "--no-verify did not store seals unchecked"
 ok "seals verified on import; a forged body is counted invalid or refused; --no-verify defers"
 
+# A certificate its issuer revoked after sealing it (the change feed's
+# word; the sealed body still reads valid) is exported with "revoked": true
+# beside its seal, and imported so; its seal still verifies (the member is
+# not part of the body). Imported again without the word (an older file),
+# it stays revoked. A "revoked" that is not true or false is refused.
+sed -n '3p' "$T/a.jsonl" >"$T/one.jsonl"
+sed 's/}$/,"revoked":true}/' "$T/one.jsonl" >"$T/rev.jsonl"
+"$BIN/certctl" import -d "$T/r" --trust "$T/d/trust" --refuse-bad-seals "$T/rev.jsonl" >"$T/out" 2>&1 ||
+  { cat "$T/out"; fail "import of a line with \"revoked\": true"; }
+"$BIN/certctl" export -d "$T/r" -o "$T/r1.jsonl" 2>/dev/null || fail "export of r"
+cmp -s "$T/rev.jsonl" "$T/r1.jsonl" || { diff "$T/rev.jsonl" "$T/r1.jsonl" | head -c 600; fail "a revoked certificate does not export as it was imported"; }
+"$BIN/certctl" import -d "$T/r" --trust "$T/d/trust" "$T/one.jsonl" >"$T/out" 2>&1 || { cat "$T/out"; fail "re-import of r"; }
+"$BIN/certctl" export -d "$T/r" -o "$T/r2.jsonl" 2>/dev/null || fail "export of r again"
+cmp -s "$T/rev.jsonl" "$T/r2.jsonl" || fail "importing the line without \"revoked\" un-revoked the certificate"
+"$BIN/certctl" verify --trust "$T/d/trust" "$T/r2.jsonl" >"$T/out" 2>&1 || { cat "$T/out"; fail "verify of a revoked line"; }
+sed 's/}$/,"revoked":"yes"}/' "$T/one.jsonl" >"$T/bad-rev.jsonl"
+if "$BIN/certctl" import -d "$T/r" --trust "$T/d/trust" "$T/bad-rev.jsonl" >"$T/out" 2>&1; then fail "\"revoked\":\"yes\" imported"; fi
+grep -q "bad-rev.jsonl:1: revoked must be true or false" "$T/out" || { cat "$T/out"; fail "bad revoked not named"; }
+ok "a certificate revoked after sealing exports and imports as revoked, stays so under an older line, and its seal verifies"
+
 if "$BIN/certctl" import -d "$T/c" --trust "$T/d/trust" "$T/missing.jsonl" >/dev/null 2>&1; then fail "missing file"; fi
 if "$BIN/certctl" import "$T/a.jsonl" >/dev/null 2>&1; then fail "no store named"; fi
 ok "missing file and missing store refused"

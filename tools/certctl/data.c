@@ -183,6 +183,8 @@ static int export_one(void *arg, cg_slice_t key, cg_slice_t val) {
   if ((err = cg_buf_append(&x->line, r.body, r.body_len - 1)) != 0 ||
       (err = cg_buf_append(&x->line, ",\"seal\":", 8)) != 0 ||
       (err = cg_cert_seal_json(&seal, &x->line)) != 0 ||
+      ((r.flags & CG_RECORD_REVOKED_LATER) &&
+       (err = cg_buf_append(&x->line, ",\"revoked\":true", 15)) != 0) ||
       (err = cg_buf_append(&x->line, "}\n", 2)) != 0)
     return err;
   if (fwrite(x->line.base, 1, x->line.len, x->out) != x->line.len)
