@@ -184,44 +184,50 @@ static int audit(cg_conn_t *c, int kind, int status, const char *purpose, const 
 
 /* ---- members of a stored body ------------------------------------------------------ */
 
-/* The value of top-level string member name as the body writes it, quotes
- * included: through the record's member index, or, for a record without
- * one, the first `"name":"…"` in the body. 0 or -1. */
-static int body_string(const cg_record_t *rec, const char *name, const char **v, size_t *len) {
-  char key[64];
-  const char *p, *q, *end = rec->body + rec->body_len;
-  int n;
-  if (cg_record_member(rec, name, v, len) == 0)
-    return **v == '"' && *len >= 2 ? 0 : -1;
-  n = snprintf(key, sizeof key, "\"%s\":\"", name);
-  if (n < 0 || (size_t)n >= sizeof key ||
-      (p = memmem(rec->body, rec->body_len, key, (size_t)n)) == NULL ||
-      (q = memchr(p + n, '"', (size_t)(end - p - n))) == NULL)
-    return -1;
-  *v = p + n - 1;
-  *len = (size_t)(q - *v) + 1;
-  return 0;
+/* The value of top-level string member name, into out (cap bytes with the
+ * NUL): through the record's member index, or, for a record without one (of
+ * version 1, or with more members than an index holds), by parsing the body
+ * — never by a search of its bytes, which would find a member of that name
+ * inside a nested object as well. A value with an escape in it (a quote, a
+ * backslash, a control character) is not given. 0 or -1. */
+static int body_string(const cg_record_t *rec, const char *name, char *out, size_t cap) {
+  const char *v;
+  size_t len;
+  if (cg_record_member(rec, name, &v, &len) == 0) {
+    if (len < 2 || v[0] != '"' || v[len - 1] != '"' || len - 2 >= cap ||
+        memchr(v + 1, '\\', len - 2) != NULL)
+      return -1;
+    memcpy(out, v + 1, len - 2);
+    out[len - 2] = '\0';
+    return 0;
+  }
+  cJSON *o = cJSON_ParseWithLength(rec->body, rec->body_len);
+  const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, name);
+  int rc = -1;
+  if (cJSON_IsString(m) && (len = strlen(m->valuestring)) < cap &&
+      strpbrk(m->valuestring, "\"\\") == NULL) {
+    rc = 0;
+    for (size_t i = 0; i < len; i++)
+      rc |= (unsigned char)m->valuestring[i] < 0x20 ? -1 : 0;
+    if (rc == 0)
+      memcpy(out, m->valuestring, len + 1);
+  }
+  cJSON_Delete(o);
+  return rc;
 }
 
 /* Whether rec's body names holder code[0..len). The holder index is keyed
  * by a hash (XXH3, not collision-resistant): every certificate found
  * through it is checked so. */
 static int names_holder(const cg_record_t *rec, const char *code, size_t len) {
-  const char *v;
-  size_t vlen;
-  return body_string(rec, "certificateHolderCode", &v, &vlen) == 0 && vlen == len + 2 &&
-         memcmp(v + 1, code, len) == 0;
+  char v[32];
+  return body_string(rec, "certificateHolderCode", v, sizeof v) == 0 && strlen(v) == len &&
+         memcmp(v, code, len) == 0;
 }
 
 /* The holder code a canonical body names. */
 static int body_holder(const cg_record_t *rec, char code[19]) {
-  const char *v;
-  size_t vlen;
-  if (body_string(rec, "certificateHolderCode", &v, &vlen) != 0 || vlen != 20)
-    return -1;
-  memcpy(code, v + 1, 18);
-  code[18] = '\0';
-  return 0;
+  return body_string(rec, "certificateHolderCode", code, 19) == 0 && strlen(code) == 18 ? 0 : -1;
 }
 
 /* ---- waiting for seal checks ----------------------------------------------------- */
@@ -932,13 +938,8 @@ static int holders(cg_worker_t *w, int from_store, int holder_type, const char *
 /* The holder's name as a certificate states it, into name (left empty for a
  * name with an escape in it: left out rather than cut at it). */
 static void holder_name(const cg_record_t *rec, char *name, size_t cap) {
-  const char *v;
-  size_t vlen;
-  if (body_string(rec, "certificateHolderName", &v, &vlen) != 0 || v[vlen - 1] != '"' ||
-      vlen - 2 >= cap || memchr(v + 1, '\\', vlen - 2) != NULL)
-    return;
-  memcpy(name, v + 1, vlen - 2);
-  name[vlen - 2] = '\0';
+  if (body_string(rec, "certificateHolderName", name, cap) != 0)
+    name[0] = '\0';
 }
 
 /* Codes already opened at a venue, for scopes with single_use: one table
