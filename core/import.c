@@ -132,7 +132,11 @@ static void parse_chunk(struct job *j, struct chunk *c, size_t off, cg_buf_t *bo
 
     if (len > 0 && p[len - 1] == '\r')
       len--;
-    if (len > 0) {
+    /* A blank line — white space alone, as an editor may leave — is none. */
+    size_t blank = 0;
+    while (blank < len && (p[blank] == ' ' || p[blank] == '\t' || p[blank] == '\r'))
+      blank++;
+    if (blank < len) {
       int err = parse_line(j, p, len, c, body, ver);
       if (arena != NULL)
         cg_json_arena_reset(arena);

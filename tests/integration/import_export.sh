@@ -48,11 +48,11 @@ ok "nothing stored from a file with a bad line"
 
 # Blank lines and CRLF are fine; standard input works.
 sed -n '1,5p' "$T/a.jsonl" | sed 's/$/\r/' >"$T/crlf.jsonl"
-printf '\n\n' >>"$T/crlf.jsonl"
+printf '\n\n  \t \r\n' >>"$T/crlf.jsonl"
 sed -n '6,8p' "$T/a.jsonl" >>"$T/crlf.jsonl"
 "$BIN/certctl" import -d "$T/c" --trust "$T/d/trust" - <"$T/crlf.jsonl" >"$T/out" || fail "stdin import"
 grep -q "imported 8 certificates" "$T/out" || { cat "$T/out"; fail "crlf count"; }
-ok "CRLF, blank lines and standard input"
+ok "CRLF, blank lines (white space alone too) and standard input"
 
 # Seals: every seal verified on import; a changed body is stored as an
 # invalid seal (counted), or refused with --refuse-bad-seals.
