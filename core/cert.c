@@ -601,17 +601,14 @@ int cg_cert_parse(const char *text, size_t len, cg_buf_t *body, cg_cert_meta_t *
       return cg_why_set(why, CG_EBADREQ, "text after the JSON object");
     }
   }
-  /* Not part of the body: taken out before it is made. */
-  cJSON *revoked = cJSON_DetachItemFromObjectCaseSensitive(obj, "revoked");
-  if (revoked != NULL && !cJSON_IsBool(revoked)) {
-    cJSON_Delete(revoked);
-    cg_json_delete(obj);
-    return cg_why_set(why, CG_EBADREQ, "revoked must be true or false");
-  }
   err = cg_cert_from_json(obj, body, meta, seal, why);
+  /* The seal member is not part of the body: a mark in it is not signed. */
+  const cJSON *revoked =
+      cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "seal"), "revoked");
+  if (err == 0 && revoked != NULL && !cJSON_IsBool(revoked))
+    err = cg_why_set(why, CG_EBADREQ, "seal.revoked must be true or false");
   if (err == 0)
     meta->revoked_later = cJSON_IsTrue(revoked);
-  cJSON_Delete(revoked);
   cg_json_delete(obj);
   return err;
 }

@@ -58,7 +58,7 @@ typedef struct cg_cert_meta {
   uint32_t effective;  /* yyyymmdd */
   uint32_t expiring;   /* yyyymmdd, 0 when the certificate does not expire (长期) */
   cg_cert_index_t index; /* where the body's members start */
-  int revoked_later;     /* a line's "revoked": true (cg_cert_parse only) */
+  int revoked_later;     /* its seal's "revoked": true (cg_cert_parse only) */
 } cg_cert_meta_t;
 
 /* Validates a certificate object and writes its canonical body to body
@@ -74,10 +74,10 @@ int cg_cert_from_json(const struct cJSON *obj, cg_buf_t *body, cg_cert_meta_t *m
                       cg_seal_t *seal, cg_why_t *why);
 
 /* Parses one JSON text (a line of a JSON Lines file) and does the above.
- * A line may also carry "revoked": true or false, which is not part of the
- * body (a seal does not sign it): the issuing platform revoked the
- * certificate after sealing it, as `certctl export` writes (docs/record.md);
- * it sets meta->revoked_later. */
+ * Its seal object may also carry "revoked": true or false (the seal member
+ * is not part of the body: a seal does not sign it): the issuing platform
+ * revoked the certificate after sealing it, as `certctl export` writes
+ * (docs/record.md); it sets meta->revoked_later. */
 int cg_cert_parse(const char *text, size_t len, cg_buf_t *body, cg_cert_meta_t *meta,
                   cg_seal_t *seal, cg_why_t *why);
 

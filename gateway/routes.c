@@ -756,7 +756,7 @@ static void answer_verify(cg_conn_t *c, int reason, const cg_cert_meta_t *meta) 
     valid = 0, why = "expired";
   /* A copy kept from before its revocation still reads valid, sealed and
    * all: the store knows better (as a fetch of it answers 410); so does a
-   * line of an export that says "revoked": true (cg_cert_parse). */
+   * line of an export whose seal says "revoked": true (cg_cert_parse). */
   if (valid && meta->revoked_later)
     valid = 0, why = cg_cert_status_name(CG_CERT_REVOKED);
   if (valid && (r = revoked_later(c, meta->identifier)) != 0) {

@@ -11,6 +11,7 @@ source "$(dirname "$0")/lib.sh"
 SEAL=$BUILD/tests/seal_cert
 [[ -x $SEAL ]] || fail "$SEAL is missing: build the target seal_cert"
 local_demo 50 $((22000 + $$ % 2000))
+sed -i '/^\[server\]/a drain_delay = 0' "$CONF"
 "$BIN/certctl" export -c "$CONF" -o "$T/all.jsonl" 2>/dev/null || fail "export"
 field() { grep -o "\"$1\":\"[^\"]*\"" <<<"$2" | head -n1 | cut -d'"' -f4; }
 line=$(sed -n '1p' "$T/all.jsonl")

@@ -71,11 +71,13 @@ ok "seals verified on import; a forged body is counted invalid or refused; --no-
 
 # A certificate its issuer revoked after sealing it (the change feed's
 # word; the sealed body still reads valid) is exported with "revoked": true
-# beside its seal, and imported so; its seal still verifies (the member is
-# not part of the body). Imported again without the word (an older file),
-# it stays revoked. A "revoked" that is not true or false is refused.
+# in its seal object, and imported so; its seal still verifies (the seal
+# member is not part of the body). Imported again without the word (an
+# older file), it stays revoked. A "revoked" that is not true or false is
+# refused.
 sed -n '3p' "$T/a.jsonl" >"$T/one.jsonl"
-sed 's/}$/,"revoked":true}/' "$T/one.jsonl" >"$T/rev.jsonl"
+sed 's/}}$/,"revoked":true}}/' "$T/one.jsonl" >"$T/rev.jsonl"
+cmp -s "$T/one.jsonl" "$T/rev.jsonl" && fail "the line does not end with its seal object"
 "$BIN/certctl" import -d "$T/r" --trust "$T/d/trust" --refuse-bad-seals "$T/rev.jsonl" >"$T/out" 2>&1 ||
   { cat "$T/out"; fail "import of a line with \"revoked\": true"; }
 "$BIN/certctl" export -d "$T/r" -o "$T/r1.jsonl" 2>/dev/null || fail "export of r"
@@ -84,9 +86,9 @@ cmp -s "$T/rev.jsonl" "$T/r1.jsonl" || { diff "$T/rev.jsonl" "$T/r1.jsonl" | hea
 "$BIN/certctl" export -d "$T/r" -o "$T/r2.jsonl" 2>/dev/null || fail "export of r again"
 cmp -s "$T/rev.jsonl" "$T/r2.jsonl" || fail "importing the line without \"revoked\" un-revoked the certificate"
 "$BIN/certctl" verify --trust "$T/d/trust" "$T/r2.jsonl" >"$T/out" 2>&1 || { cat "$T/out"; fail "verify of a revoked line"; }
-sed 's/}$/,"revoked":"yes"}/' "$T/one.jsonl" >"$T/bad-rev.jsonl"
+sed 's/}}$/,"revoked":"yes"}}/' "$T/one.jsonl" >"$T/bad-rev.jsonl"
 if "$BIN/certctl" import -d "$T/r" --trust "$T/d/trust" "$T/bad-rev.jsonl" >"$T/out" 2>&1; then fail "\"revoked\":\"yes\" imported"; fi
-grep -q "bad-rev.jsonl:1: revoked must be true or false" "$T/out" || { cat "$T/out"; fail "bad revoked not named"; }
+grep -q "bad-rev.jsonl:1: seal.revoked must be true or false" "$T/out" || { cat "$T/out"; fail "bad revoked not named"; }
 ok "a certificate revoked after sealing exports and imports as revoked, stays so under an older line, and its seal verifies"
 
 if "$BIN/certctl" import -d "$T/c" --trust "$T/d/trust" "$T/missing.jsonl" >/dev/null 2>&1; then fail "missing file"; fi

@@ -182,10 +182,16 @@ static int export_one(void *arg, cg_slice_t key, cg_slice_t val) {
   cg_record_seal(&r, &seal);
   if ((err = cg_buf_append(&x->line, r.body, r.body_len - 1)) != 0 ||
       (err = cg_buf_append(&x->line, ",\"seal\":", 8)) != 0 ||
-      (err = cg_cert_seal_json(&seal, &x->line)) != 0 ||
-      ((r.flags & CG_RECORD_REVOKED_LATER) &&
-       (err = cg_buf_append(&x->line, ",\"revoked\":true", 15)) != 0) ||
-      (err = cg_buf_append(&x->line, "}\n", 2)) != 0)
+      (err = cg_cert_seal_json(&seal, &x->line)) != 0)
+    return err;
+  /* Revoked by its issuer since it was sealed: said in the seal object,
+   * which a seal does not sign (docs/record.md). */
+  if (r.flags & CG_RECORD_REVOKED_LATER) {
+    x->line.len--; /* the seal object's closing brace */
+    if ((err = cg_buf_append(&x->line, ",\"revoked\":true}", 16)) != 0)
+      return err;
+  }
+  if ((err = cg_buf_append(&x->line, "}\n", 2)) != 0)
     return err;
   if (fwrite(x->line.base, 1, x->line.len, x->out) != x->line.len)
     return CG_EIO;
