@@ -201,6 +201,8 @@ static int body_string(const cg_record_t *rec, const char *name, char *out, size
     out[len - 2] = '\0';
     return 0;
   }
+  if (rec->index_len > 0)
+    return -1; /* indexed, and not a member */
   cJSON *o = cJSON_ParseWithLength(rec->body, rec->body_len);
   const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, name);
   int rc = -1;
