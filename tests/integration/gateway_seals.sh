@@ -108,7 +108,13 @@ cmp -s "$T/cert.json" "$T/forged.json" && fail "the forgery changed nothing"
 [[ $(post "$DEPT" "$T/forged.json") == 200 ]] || fail "POST of a forgery: $(cat "$T/body")"
 [[ $(cat "$T/body") == '{"valid":false,"reason":"bad_signature"}' ]] ||
   fail "a forgery: $(cat "$T/body")"
-ok "POST /v1/verify: the object as fetched is valid; with one field changed, bad_signature"
+# The seal object of an export line may say that the issuer revoked the
+# certificate after sealing it (docs/record.md): unsigned, but believed.
+sed 's/}}$/,"revoked":true}}/' "$T/cert.json" >"$T/revoked.json"
+cmp -s "$T/cert.json" "$T/revoked.json" && fail "the fetched object does not end with its seal"
+[[ $(post "$DEPT" "$T/revoked.json") == 200 ]] || fail "POST of a seal marked revoked: $(cat "$T/body")"
+[[ $(cat "$T/body") == '{"valid":false,"reason":"revoked"}' ]] || fail "a seal marked revoked: $(cat "$T/body")"
+ok "POST /v1/verify: the object as fetched is valid; with one field changed, bad_signature; its seal marked revoked, revoked"
 
 [[ $(post "$HOTEL" "$T/cert.json") == 403 ]] || fail "hotel venue may verify: $(cat "$T/body")"
 printf '{"certificateIdentifier": ' >"$T/bad.json"
