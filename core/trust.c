@@ -40,6 +40,8 @@ struct cg_trust {
   int stale;          /* a CRL was past it, or not yet in force, at load */
 };
 
+static void free_names(char **names, int n);
+
 /* File names of dir with one of the suffixes, sorted (the generation digest
  * must not depend on directory order). */
 static int list_dir(const char *dir, const char *suf1, const char *suf2, char ***names, int *n) {
@@ -51,6 +53,9 @@ static int list_dir(const char *dir, const char *suf1, const char *suf2, char **
   *n = 0;
   if (d == NULL)
     return errno == ENOENT ? 0 : -1;
+  /* A name left out (no memory, a directory that cannot be read to its
+   * end) would leave a CRL or an anchor out unsaid: the load fails. */
+  errno = 0;
   while ((e = readdir(d)) != NULL) {
     size_t len = strlen(e->d_name);
     int match = 0;
@@ -62,14 +67,17 @@ static int list_dir(const char *dir, const char *suf1, const char *suf2, char **
     if (*n == cap) {
       char **more = realloc(*names, (size_t)(cap ? 2 * cap : 16) * sizeof **names);
       if (more == NULL)
-        break;
+        goto fail;
       *names = more;
       cap = cap ? 2 * cap : 16;
     }
     if (((*names)[*n] = strdup(e->d_name)) == NULL)
-      break;
+      goto fail;
     (*n)++;
+    errno = 0;
   }
+  if (errno != 0)
+    goto fail;
   closedir(d);
   for (int i = 1; i < *n; i++) /* insertion sort: directories are small */
     for (int j = i; j > 0 && strcmp((*names)[j - 1], (*names)[j]) > 0; j--) {
@@ -78,6 +86,14 @@ static int list_dir(const char *dir, const char *suf1, const char *suf2, char **
       (*names)[j - 1] = t;
     }
   return 0;
+fail:
+  closedir(d);
+  free_names(*names, *n);
+  *names = NULL;
+  *n = 0;
+  if (errno == 0)
+    errno = ENOMEM;
+  return -1;
 }
 
 static void free_names(char **names, int n) {

@@ -827,6 +827,14 @@ static int trust_add(int argc, char **argv) {
       fprintf(stderr, "certctl: %s (%s, SHA-256 %s) is in the trust store already as %s; nothing "
                       "was added\n", path, subject, fpr, dup->file);
       err = CG_EEXIST;
+    } else if (k == K_CRL && l->next_update.year == 0) {
+      /* certgw refuses such a CRL (core/trust.c): the trust store would
+       * not load at its next reload or start. */
+      fprintf(stderr,
+              "certctl: %s (%s) has no nextUpdate, which RFC 5280 requires and certgw "
+              "does too; nothing was added\n",
+              path, subject);
+      err = CG_EBADREQ;
     } else if (k == K_ANCHOR && !c->ca_istrue) {
       fprintf(stderr, "certctl: %s (%s) is not a CA certificate (basicConstraints cA is not set); "
                       "an agency's seal certificate goes in with --signer; nothing was added\n",
@@ -1039,9 +1047,14 @@ static int trust_revoke(int argc, char **argv) {
     if (rfd >= 0)
       close(rfd);
   }
-  /* One write: O_APPEND keeps it whole against another certctl appending. */
+  /* One write: O_APPEND keeps it whole against another certctl appending.
+   * A write cut short (a full disk) is taken back: a half line would make
+   * certgw refuse the whole trust store at its next load. */
   if (write(fd, text, (size_t)n) != n || fsync(fd) != 0) {
-    fprintf(stderr, "certctl: %s: %s\n", path, strerror(errno));
+    int werr = errno;
+    if (ftruncate(fd, st.st_size) == 0)
+      fsync(fd);
+    fprintf(stderr, "certctl: %s: %s; nothing was changed\n", path, strerror(werr));
     close(fd);
     return 1;
   }
