@@ -138,7 +138,9 @@ int cg_venue_decode(const char *p, size_t len, cg_venue_t *v) {
   /* 2^64 - 2048, the largest double below 2^64. */
   if (number(o, "rate", UINT_MAX, &rate) || number(o, "created", 18446744073709549568.0, &created))
     goto done;
-  v->rate = (unsigned)rate;
+  /* certctl takes at most a million a second; a larger stored rate (written
+   * otherwise) is held to that, where the bucket arithmetic stays exact. */
+  v->rate = rate > 1000000 ? 1000000u : (unsigned)rate;
   v->created = (uint64_t)created;
   /* A damaged flag must not read as "enabled". */
   n = cJSON_GetObjectItemCaseSensitive(o, "disabled");

@@ -25,11 +25,17 @@ CODE=$(cat "$T/out")
 is_code "$CODE" || fail "not a code: \"$CODE\""
 [[ ${#CODE} == 88 ]] || fail "a code for every type has ${#CODE} characters, not 88"
 [[ $(scan "$T/c.png") == "$CODE" ]] || fail "the PNG scans as \"$(scan "$T/c.png")\", not \"$CODE\""
-ok "citizen, every type: one line of ${#CODE} characters; the PNG scans back to it"
+[[ $(stat -c %a "$T/c.png") == 600 ]] || fail "the PNG (a bearer token) has mode $(stat -c %a "$T/c.png"), not 600"
+ok "citizen, every type: one line of ${#CODE} characters; the PNG, mode 600, scans back to it"
 
+ln -s "$T/elsewhere" "$T/link.png"
+if "$BIN/certctl" mint -c "$CONF" --holder "$CITIZEN" --png "$T/link.png" >/dev/null 2>&1; then
+  fail "mint --png wrote through a symbolic link"
+fi
+[[ ! -e $T/elsewhere ]] || fail "mint --png wrote through a symbolic link"
 "$BIN/certctl" mint -c "$CONF" --holder "$CITIZEN" --png "$T/c.png" >"$T/out2"
 [[ $(cat "$T/out2") != "$CODE" ]] || fail "two codes minted alike"
-ok "a fresh nonce each time"
+ok "a fresh nonce each time; --png refuses to write through a symbolic link"
 
 types=$(IFS=,; echo "${TYPES[*]:0:4}")
 "$BIN/certctl" mint -c "$CONF" --holder "$ORG" --holder-type 001 --types "$types" --ttl 60 \

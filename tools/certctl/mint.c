@@ -6,6 +6,8 @@
  * Base45 alphabet is exactly that mode's 45 characters), and libpng's
  * simplified API writes the PNG.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <png.h>
 #include <qrencode.h>
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -160,9 +163,24 @@ static int write_png(const QRcode *qr, const char *path) {
   img.width = (png_uint_32)side;
   img.height = (png_uint_32)side;
   img.format = PNG_FORMAT_GRAY;
-  ok = png_image_write_to_file(&img, path, 0, px, side, NULL);
+  /* The image is a bearer token until it expires: readable by its owner
+   * only, and not written through a symbolic link planted in its place. */
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  FILE *f = fd >= 0 && fchmod(fd, 0600) == 0 ? fdopen(fd, "wb") : NULL;
+  if (f == NULL) {
+    fprintf(stderr, "certctl mint: %s: %s\n", path, strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    free(px);
+    return -1;
+  }
+  ok = png_image_write_to_stdio(&img, f, 0, px, side, NULL);
   if (!ok)
     fprintf(stderr, "certctl mint: %s: %s\n", path, img.message);
+  if (fclose(f) != 0 && ok) {
+    fprintf(stderr, "certctl mint: %s: %s\n", path, strerror(errno));
+    ok = 0;
+  }
   png_image_free(&img);
   free(px);
   return ok ? 0 : -1;
