@@ -411,7 +411,12 @@ static int verify_file(const char *path, const cg_trust_t *trust, int nth, struc
       lineno++;
       if (l > 0 && data[off + l - 1] == '\r')
         l--;
-      if (l > 0) {
+      /* White space alone is a blank line, as import reads it. */
+      size_t blank = 0;
+      while (blank < l &&
+             (data[off + blank] == ' ' || data[off + blank] == '\t' || data[off + blank] == '\r'))
+        blank++;
+      if (blank < l) {
         struct item *it = &b.items[b.n++];
         it->line = data + off;
         it->line_len = l;
