@@ -449,9 +449,14 @@ static int view_open(struct view *v, const uint8_t *p, size_t len) {
         r[0] > CG_AUDIT_LIST || ((h = get16(r + 11)) != NONE && h >= v->nholders) ||
         (n = r[23]) > CG_AUDIT_IDS_MAX || (size_t)(end - r) < 24 + 2 * (size_t)n)
       goto bad;
-    for (unsigned j = 0; j < 5 + n; j++)
-      if (get16(r + 13 + 2 * j + (j >= 5)) >= v->nstrs)
+    /* Each string in range, and short enough for its field of a
+     * cg_audit_t: a value a reader could not give whole is refused whole. */
+    for (unsigned j = 0; j < 5 + n; j++) {
+      unsigned s = get16(r + 13 + 2 * j + (j >= 5));
+      if (s >= v->nstrs ||
+          v->str[s][0] >= (j < 5 ? field_cap[j] : sizeof(((cg_audit_t *)0)->ids[0])))
         goto bad;
+    }
     r += 24 + 2 * n;
   }
   if (r != end)
@@ -518,11 +523,6 @@ int cg_audit_each(const char *val, size_t len, cg_audit_fn fn, void *arg) {
     free(v.str);
     return CG_ENOMEM;
   }
-  /* Fields too long for a cg_audit_t make the whole value corrupt, found
-   * before any record is given. */
-  r = v.recs;
-  for (unsigned i = 0; i < v.nrecs && err == 0; i++)
-    err = view_record(&v, r, a, &r);
   r = v.recs;
   for (unsigned i = 0; i < v.nrecs && err == 0; i++)
     if ((err = view_record(&v, r, a, &r)) == 0)
@@ -548,13 +548,6 @@ int cg_audit_each_holder(const char *val, size_t len, cg_audit_holder_fn fn, voi
   }
   if ((err = view_open(&v, (const uint8_t *)val, len)) != 0)
     return err;
-  /* The check cg_audit_each makes: a block it would refuse lists none. */
-  cg_audit_t *a = malloc(sizeof *a);
-  const uint8_t *r = v.recs;
-  err = a == NULL ? CG_ENOMEM : 0;
-  for (unsigned i = 0; i < v.nrecs && err == 0; i++)
-    err = view_record(&v, r, a, &r);
-  free(a);
   for (unsigned i = 0; i < v.nholders && err == 0; i++)
     err = fn(arg, v.holders + (size_t)i * CG_AUDIT_HOLDER_LEN);
   free(v.str);

@@ -101,7 +101,9 @@ int cg_store_holder_each(cg_store_reader_t *r, const uint8_t key[CG_HOLDER_KEY_L
  * writer waits). Returns 0 or CG_ESTORE. */
 int cg_store_write_begin(cg_store_t *s, int flags, cg_store_writer_t **out);
 /* Stores an encoded record under its identifier, replacing one that is there
- * and moving its holder index entry if the holder changed. *replaced (may be
+ * and moving its holder index entry if the holder changed; a record there
+ * revoked by its issuer since sealing (CG_RECORD_REVOKED_LATER) stays so
+ * whatever replaces it. *replaced (may be
  * NULL) tells whether one was there. Returns 0, CG_ERECORD, CG_EMAPFULL,
  * CG_ENOMEM or CG_ESTORE. */
 int cg_store_cert_put(cg_store_writer_t *w, const char *ident, size_t len, const void *rec,

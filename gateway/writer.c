@@ -344,13 +344,9 @@ static int file_item(cg_writer_t *w, cg_store_writer_t *tx, struct item *it) {
   case ITEM_FILL: {
     /* A revocation by the issuer stays: a version that comes later (a feed
      * update, a refresh from a tier that has not heard) does not undo it.
-     * Checked here, in the transaction, where the revocation is visible
-     * even if it was queued a moment before. */
-    cg_slice_t old;
-    cg_record_t o;
-    if ((cg_store_write_get(tx, CG_DB_CERT, it->ident, it->ident_len, &old) == 0 &&
-         cg_record_decode(old.base, old.len, &o) == 0 && (o.flags & CG_RECORD_REVOKED_LATER)) ||
-        revoked_recently(w, it->ident, it->ident_len))
+     * The store keeps one it holds (cg_store_cert_put); one of a
+     * certificate it did not hold when it came is remembered here. */
+    if (revoked_recently(w, it->ident, it->ident_len))
       cg_record_set_revoked_later(it->data, it->data_len);
     err = cg_store_cert_put(tx, it->ident, it->ident_len, it->data, it->data_len, NULL);
     atomic_fetch_add(&w->stats.fills, 1);
